@@ -1,0 +1,189 @@
+"""The `lienthong` command line: sources, simulate, sync, report, demo, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from connectors.base import LOCAL_TZ
+from connectors.errors import SourceError
+from lienthong import registry, render
+from lienthong.settings import Settings, SettingsError, load
+
+log = logging.getLogger("lienthong")
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO date or date-time; without a zone it is local time (Asia/Ho_Chi_Minh)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lienthong", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("sources", help="the source registry as a table")
+    sub.add_parser("migrate", help="upgrade the warehouse schema to the latest migration")
+
+    sim = sub.add_parser("simulate", help="serve every source's stand-in over HTTP")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--seed", type=int, default=2019)
+    sim.add_argument("--scenario", default="langson-2019h1")
+    sim.add_argument("--faults", default="", help="fault knobs, e.g. error_rate=0.2,latency=0.05")
+
+    sync = sub.add_parser("sync", help="sync a source into the warehouse")
+    sync.add_argument("source", choices=sorted(registry.SOURCES))
+    sync.add_argument("--since", type=parse_instant, help="window start (default: watermark)")
+    sync.add_argument("--until", type=parse_instant, help="window end, exclusive (default: now)")
+
+    rep = sub.add_parser("report", help="official reports from the warehouse")
+    rep.add_argument("name", choices=["phu-luc-01", "satisfaction"])
+    rep.add_argument("--from", dest="start", type=parse_date, required=True)
+    rep.add_argument("--to", dest="end", type=parse_date, required=True)
+    rep.add_argument("--by", choices=["agency", "field", "procedure"], default="agency")
+    rep.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
+    rep.add_argument("--out", type=Path, help="output file (xlsx default: var/reports/...)")
+
+    demo = sub.add_parser("demo", help="stand-ins + sync + report on the local warehouse")
+    demo.add_argument("--seed", type=int, default=2019)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load()
+        return COMMANDS[args.command](args, settings)
+    except (SettingsError, SourceError, ValueError) as exc:
+        print(f"lienthong: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_sources(args, settings: Settings) -> int:
+    rows = [[s.key, s.protocol, s.conn_id, ", ".join(st.name for st in s.streams), s.title]
+            for s in registry.SOURCES.values()]
+    print(render.text_table(["source", "protocol", "connection", "streams", "system"], rows,
+                            right_from=99))
+    return 0
+
+
+def cmd_migrate(args, settings: Settings) -> int:
+    from warehouse.db import make_engine, upgrade
+
+    applied = upgrade(make_engine(settings.warehouse_url))
+    print("schema upgraded" if applied else "schema already up to date")
+    return 0
+
+
+def cmd_simulate(args, settings: Settings) -> int:
+    from lienthong.standins import stand_in_uri, stand_ins
+    from simulators.server import serve
+
+    app = stand_ins(seed=args.seed, scenario=args.scenario, faults=args.faults)
+    with serve(app, host=args.host, port=args.port) as base_url:
+        print(f"stand-ins serving on {base_url} (scenario {args.scenario}, seed {args.seed})")
+        for source in registry.SOURCES.values():
+            print(f"  export {source.env_var}='{stand_in_uri(base_url, source.key)}'")
+        print("Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _progress():
+    last = [0.0]
+
+    def report(name: str, counts, elapsed: float) -> None:
+        if elapsed - last[0] >= 2.0:
+            last[0] = elapsed
+            rate = counts.read / elapsed if elapsed else 0
+            print(f"  {name}: {counts.read:,} records, {rate:,.0f} rec/s", file=sys.stderr)
+
+    return report
+
+
+def cmd_sync(args, settings: Settings, **kwargs) -> int:
+    from lienthong.pipeline import sync
+
+    results = sync(args.source, settings, since=args.since, until=args.until,
+                   progress=_progress(), **kwargs)
+    for result in results:
+        print(result.summary())
+    return 0
+
+
+def cmd_report(args, settings: Settings) -> int:
+    from lienthong import excel
+    from warehouse.db import make_engine, upgrade
+    from warehouse.reports.phu_luc_01 import phu_luc_01
+    from warehouse.reports.satisfaction import satisfaction
+
+    engine = make_engine(settings.warehouse_url)
+    upgrade(engine)
+    if args.name == "phu-luc-01":
+        report = phu_luc_01(engine, args.start, args.end, by=args.by)
+        text = (render.phu_luc_01_table(report) if args.format == "table"
+                else render.phu_luc_01_csv(report))
+        writer = excel.phu_luc_01_xlsx
+    else:
+        report = satisfaction(engine, args.start, args.end)
+        text = (render.satisfaction_table(report) if args.format == "table"
+                else render.satisfaction_csv(report))
+        writer = excel.satisfaction_xlsx
+    if args.format == "xlsx":
+        out = args.out or settings.reports_dir / f"{args.name}_{args.start}_{args.end}.xlsx"
+        print(f"wrote {writer(report, out)}")
+    elif args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from lienthong.demo import run_demo
+
+    return run_demo(settings, seed=args.seed)
+
+
+COMMANDS = {
+    "sources": cmd_sources,
+    "migrate": cmd_migrate,
+    "simulate": cmd_simulate,
+    "sync": cmd_sync,
+    "report": cmd_report,
+    "demo": cmd_demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

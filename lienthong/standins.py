@@ -1,0 +1,46 @@
+"""All stand-ins of the registry on one HTTP server, each under `/<source key>`."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from connectors.connection import Connection
+from lienthong.registry import SOURCES, load_object
+
+# The stand-ins' own demo credentials: not secrets of any real system.
+USERNAME, PASSWORD = "demo", "demo-secret"
+DSTCODE = "000.00.01.H22"  # the center's agency code in the demo (H22 = Lạng Sơn)
+
+
+def stand_ins(seed: int = 2019, scenario: str = "langson-2019h1", faults: str = ""):
+    """A WSGI app mounting every registered source's stand-in under its key."""
+    from simulators.faults import Faults
+    from simulators.server import PrefixDispatcher
+
+    knobs = Faults.parse(faults) if faults else Faults()
+    return PrefixDispatcher({
+        f"/{key}": load_object(source.simulator)(seed=seed, scenario=scenario, faults=knobs)
+        for key, source in SOURCES.items()
+    })
+
+
+def stand_in_connection(base_url: str, key: str) -> Connection:
+    """The connection a source uses to reach its stand-in at `base_url`."""
+    parts = urlsplit(base_url)
+    return Connection(
+        conn_id=SOURCES[key].conn_id,
+        conn_type="http",
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port,
+        login=USERNAME,
+        password=PASSWORD,
+        schema=key,
+        extra={"dstcode": DSTCODE, "madonvi": DSTCODE},
+    )
+
+
+def stand_in_uri(base_url: str, key: str) -> str:
+    """The same connection in Airflow's URI form, for AIRFLOW_CONN_<ID>."""
+    parts = urlsplit(base_url)
+    return (f"http://{quote(USERNAME)}:{quote(PASSWORD)}@{parts.hostname}:{parts.port}/{key}"
+            f"?dstcode={DSTCODE}&madonvi={DSTCODE}")

@@ -1,0 +1,1 @@
+"""Mappings: pure functions and code lists turning raw source records into canonical records."""

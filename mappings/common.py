@@ -1,0 +1,119 @@
+"""Helpers shared by the per-source mappings: parsing, pseudonymisation, rejections."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from mappings.canonical import Rejection
+from mappings.codes import CodeList, UnknownCode
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class MappingError(ValueError):
+    """A raw record breaks a rule; the message is the rejection reason."""
+
+
+@dataclass(frozen=True)
+class MappingContext:
+    """What a mapping may consult besides the raw record. No I/O: data only."""
+
+    pseudonym_key: bytes  # the key of the keyed hash of ID numbers (from the environment)
+    known_procedures: frozenset[str] | None = None  # None: the catalogue is not checked
+
+    def pseudonymise(self, id_number: str) -> str:
+        """Keyed hash (HMAC-SHA256) of a normalised ID number; the number itself is never kept."""
+        normalised = "".join(id_number.split()).upper()
+        return hmac.new(self.pseudonym_key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+R = TypeVar("R")
+
+
+def rejecting(key_field: str) -> Callable[[Callable[..., R]], Callable[..., R | Rejection]]:
+    """Turn any failure of a mapping into a Rejection with its reason, never an exception.
+
+    A `MappingError` carries the precise reason; anything else (a list where a string was
+    expected, …) becomes a generic "malformed record" reason so one bad record cannot crash
+    a batch.
+    """
+
+    def wrap(fn: Callable[..., R]) -> Callable[..., R | Rejection]:
+        @functools.wraps(fn)
+        def mapped(raw: Any, ctx: MappingContext) -> R | Rejection:
+            source_id = _source_id(raw, key_field)
+            if not isinstance(raw, Mapping):
+                return Rejection(f"record is not an object: {type(raw).__name__}", source_id)
+            try:
+                return fn(raw, ctx)
+            except MappingError as exc:
+                return Rejection(str(exc), source_id)
+            except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+                return Rejection(f"malformed record: {type(exc).__name__}: {exc}"[:500], source_id)
+
+        return mapped
+
+    return wrap
+
+
+def _source_id(raw: Any, key_field: str) -> str | None:
+    if isinstance(raw, Mapping):
+        value = raw.get(key_field)
+        if isinstance(value, str | int) and str(value).strip():
+            return str(value).strip()[:200]
+    return None
+
+
+def text(raw: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    """A string field, stripped; empty means absent."""
+    value = raw.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise MappingError(f"missing {name}")
+        return None
+    if not isinstance(value, str | int):
+        raise MappingError(f"{name} is not text: {type(value).__name__}")
+    return str(value).strip()
+
+
+def local_datetime(raw: Mapping[str, Any], name: str, fmt: str) -> datetime | None:
+    """A local (Asia/Ho_Chi_Minh) date-time field in `fmt`, as a tz-aware datetime."""
+    value = text(raw, name)
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, fmt).replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        raise MappingError(f"unparseable date {name}={value!r} (expected {fmt})") from None
+
+
+def code(codes: CodeList, raw: Mapping[str, Any], name: str, on: Any = None) -> Any:
+    """A coded field translated through the source's dated code list."""
+    value = text(raw, name)
+    if value is None:
+        return None
+    try:
+        return codes.lookup(value, on)
+    except UnknownCode:
+        raise MappingError(f"unknown {codes.kind} code {name}={value!r}") from None
+
+
+def integer(raw: Mapping[str, Any], name: str, *, default: int | None = None) -> int | None:
+    """An integer field given as a number or a numeric string."""
+    value = raw.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str | float):
+        raise MappingError(f"{name} is not a number: {value!r}"[:200])
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise MappingError(f"{name} is not an integer: {value!r}"[:200]) from None
+    return number

@@ -1,0 +1,238 @@
+"""Mapping of the province's one-stop software (national-sync field names) to canonical records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from mappings import codes
+from mappings.canonical import Agency, Dossier, Procedure, Rating, StatusEvent
+from mappings.common import (
+    MappingContext,
+    MappingError,
+    code,
+    integer,
+    local_datetime,
+    rejecting,
+    text,
+)
+
+CODES = codes.load("one_stop")
+DATE_FMT = "%Y%m%d%H%M%S"  # yyyyMMddHHmmss, local time (DOMAIN.md)
+
+# Statuses that end a dossier, in the order the counting rules look for the end time:
+# first 9 (result ready), else 10 (handed over), else 7 (withdrawn) or 8 (stopped).
+_END_ORDER = (9, 10, 7, 8)
+_DATE_EVENTS = (  # status reached, date field that records it
+    (2, "NgayTiepNhan"),
+    (3, "NgayTuChoi"),
+    (9, "NgayKetThucXuLy"),
+    (10, "NgayTra"),
+)
+
+
+def _date(raw: Mapping[str, Any], name: str) -> datetime | None:
+    return local_datetime(raw, name, DATE_FMT)
+
+
+@rejecting("MaHoSo")
+def map_dossier(raw: Mapping[str, Any], ctx: MappingContext) -> Dossier:
+    number = text(raw, "MaHoSo")
+    if number is None:
+        raise MappingError("missing dossier number (MaHoSo)")
+    updated_at = _date(raw, "NgayCapNhat")
+    if updated_at is None:
+        raise MappingError("missing NgayCapNhat (last change time)")
+    submitted_at = _date(raw, "NgayNopHoSo")
+    received_at = _date(raw, "NgayTiepNhan")
+    on = (received_at or submitted_at or updated_at).date()  # which code-list version applies
+
+    status = code(CODES["status"], raw, "TrangThaiHoSo", on)
+    if status is None:
+        raise MappingError("missing status (TrangThaiHoSo)")
+    channel = code(CODES["channel"], raw, "KenhThucHien", on) or 1  # missing = direct
+    procedure = text(raw, "MaTTHC")
+    if procedure is None:
+        raise MappingError("missing procedure code (MaTTHC)")
+    if ctx.known_procedures is not None and procedure not in ctx.known_procedures:
+        raise MappingError(f"unknown procedure MaTTHC={procedure!r}")
+
+    due_at, due_extended = _due(raw)
+    if due_at is not None and received_at is not None and due_at < received_at:
+        raise MappingError("due date before receive date (NgayHenTra < NgayTiepNhan)")
+    history = _history(raw, status, updated_at)
+    ended_at = _ended_at(status, history)
+    if ended_at is not None and received_at is not None and ended_at < received_at:
+        raise MappingError("end date before receive date")
+
+    id_number = text(raw, "SoGiayToChuHoSo")
+    paid = integer(raw, "DuocThanhToanTrucTuyen", default=0)
+    return Dossier(
+        source_id=number,
+        dossier_number=number,
+        procedure_code=procedure,
+        agency_code=text(raw, "DonViXuLy"),
+        applicant_type=code(CODES["applicant_type"], raw, "LoaiDoiTuong", on),
+        applicant_ref=ctx.pseudonymise(id_number) if id_number else None,
+        channel=channel,
+        result_delivery=code(CODES["result_delivery"], raw, "HinhThuc", on),
+        submitted_at=submitted_at,
+        received_at=received_at,
+        due_at=due_at,
+        due_extended=due_extended,
+        ended_at=ended_at,
+        status=status,
+        on_the_spot=integer(raw, "TaiCho", default=0) == 1,
+        paid_online=paid in (1, 2),  # 1 national portal, 2 local portal
+        fee_amount=_fees(raw),
+        source_updated_at=updated_at,
+        history=history,
+    )
+
+
+def _due(raw: Mapping[str, Any]) -> tuple[datetime | None, bool]:
+    """The latest due date and whether it was re-set (supplement or apology rounds)."""
+    due_at = _date(raw, "NgayHenTra")
+    extended = False
+    for round_ in _rows(raw, "DanhSachHoSoBoSung"):
+        new = local_datetime(round_, "NgayHenTraMoi", DATE_FMT)
+        old = local_datetime(round_, "NgayHenTraTruoc", DATE_FMT)
+        if new is None:
+            continue
+        if new != old:
+            extended = True
+        if due_at is None or new > due_at:
+            due_at = new
+    return due_at, extended
+
+
+def _history(raw: Mapping[str, Any], status: int, updated_at: datetime) -> tuple[StatusEvent, ...]:
+    """Status events from the progress rows (QuaTrinhXuLy), else from the date fields.
+
+    The current status always has an event: when the source shows no time for it, the record's
+    last change time is used. The events are deterministic, so re-loading the same record
+    appends nothing new to the warehouse history.
+    """
+    events: set[StatusEvent] = set()
+    for row in _rows(raw, "QuaTrinhXuLy"):
+        at = local_datetime(row, "ThoiDiemXuLy", DATE_FMT)
+        reached = code(CODES["status"], row, "TrangThai", at.date() if at else None)
+        if at is not None and reached is not None:
+            events.add(StatusEvent(reached, at))
+    if not events:
+        for reached, field in _DATE_EVENTS:
+            at = _date(raw, field)
+            if at is not None:
+                events.add(StatusEvent(reached, at))
+    if not any(e.status == status for e in events):
+        events.add(StatusEvent(status, updated_at))
+    return tuple(sorted(events, key=lambda e: (e.at, e.status)))
+
+
+def _ended_at(status: int, history: tuple[StatusEvent, ...]) -> datetime | None:
+    """End time per the counting rules; only a dossier whose status is an end has one."""
+    if status not in _END_ORDER:
+        return None
+    for wanted in _END_ORDER:
+        times = [e.at for e in history if e.status == wanted]
+        if times:
+            return min(times)
+    return None  # unreachable: _history always holds the current status
+
+
+def _fees(raw: Mapping[str, Any]) -> int:
+    total = 0
+    for line in _rows(raw, "DanhSachLePhi"):
+        amount = integer(line, "Gia", default=0)
+        if amount is None or amount < 0:
+            raise MappingError(f"invalid fee amount Gia={line.get('Gia')!r}")
+        total += amount
+    return total
+
+
+def _rows(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    value = raw.get(name)
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
+        raise MappingError(f"{name} is not a list of objects")
+    return value
+
+
+@rejecting("MaDanhGia")
+def map_rating(raw: Mapping[str, Any], ctx: MappingContext) -> Rating:
+    key = text(raw, "MaDanhGia")
+    if key is None:
+        raise MappingError("missing rating id (MaDanhGia)")
+    rated_at = _date(raw, "NgayDanhGia")
+    if rated_at is None:
+        raise MappingError("missing rating date (NgayDanhGia)")
+    level = code(CODES["satisfaction"], raw, "MucDoHaiLong", rated_at.date())
+    if level is None:
+        raise MappingError("missing satisfaction level (MucDoHaiLong)")
+    return Rating(
+        source_id=key,
+        dossier_number=text(raw, "MaHoSo"),
+        agency_code=text(raw, "MaCoQuan"),
+        level=level,
+        rated_at=rated_at,
+    )
+
+
+@rejecting("MaCoQuan")
+def map_agency(raw: Mapping[str, Any], ctx: MappingContext) -> Agency:
+    return Agency(
+        code=text(raw, "MaCoQuan", required=True),
+        name=text(raw, "TenCoQuan", required=True),
+        parent_code=text(raw, "MaCoQuanCha"),
+    )
+
+
+_DURATION_UNITS = {"ngay": "day", "gio": "hour"}
+
+
+@rejecting("MaTTHC")
+def map_procedure(raw: Mapping[str, Any], ctx: MappingContext) -> Procedure:
+    unit = text(raw, "DonViThoiHan")
+    if unit is not None and unit not in _DURATION_UNITS:
+        raise MappingError(f"unknown duration unit DonViThoiHan={unit!r}")
+    duration = raw.get("ThoiHanGiaiQuyet")
+    if duration in (None, ""):
+        duration = None
+    elif isinstance(duration, bool) or not isinstance(duration, int | float | str):
+        raise MappingError(f"ThoiHanGiaiQuyet is not a number: {duration!r}")
+    else:
+        try:
+            duration = float(duration)
+        except ValueError:
+            raise MappingError(f"ThoiHanGiaiQuyet is not a number: {duration!r}") from None
+    updated = _date(raw, "NgayCapNhat")
+    fee = integer(raw, "LePhi", default=0)
+    if fee is None or fee < 0:
+        raise MappingError(f"invalid fee LePhi={raw.get('LePhi')!r}")
+    return Procedure(
+        code=text(raw, "MaTTHC", required=True),
+        name=text(raw, "TenTTHC", required=True),
+        field_code=text(raw, "MaLinhVuc"),
+        field_name=text(raw, "TenLinhVuc"),
+        agency_code=text(raw, "MaCoQuan"),
+        legal_duration=duration,
+        duration_unit=_DURATION_UNITS.get(unit) if unit else None,
+        online_level=code(CODES["online_level"], raw, "MucDo", updated.date() if updated else None),
+        fee_amount=fee,
+    )
+
+
+# Fields a quarantined dossier must not keep as the source spelled them: the ID number is
+# replaced by its keyed hash, the applicant's name is dropped.
+def redact_dossier(raw: Any, ctx: MappingContext) -> Any:
+    if not isinstance(raw, Mapping):
+        return raw
+    clean = dict(raw)
+    id_number = clean.get("SoGiayToChuHoSo")
+    if id_number not in (None, ""):
+        clean["SoGiayToChuHoSo"] = "hmac:" + ctx.pseudonymise(str(id_number))
+    if "ChuHoSo" in clean:
+        clean["ChuHoSo"] = "[redacted]"
+    return clean

@@ -1,0 +1,37 @@
+"""Shared fixtures: the PostgreSQL plugin, a demo-only pseudonym key, warehouses per backend."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest_plugins = ["tests.pg"]
+
+# Tests must never need a real secret; this key exists only for them.
+os.environ.setdefault("LIENTHONG_PSEUDONYM_KEY", "test-only-pseudonym-key-0123456789")
+TEST_KEY = os.environ["LIENTHONG_PSEUDONYM_KEY"].encode()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    from warehouse.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def engine(request, tmp_path):
+    """A migrated, empty warehouse on each backend the project supports."""
+    from warehouse.db import make_engine, upgrade
+
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    else:
+        eng = request.getfixturevalue("pg_engine")
+    upgrade(eng)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,1 @@
+"""The canonical warehouse: schema, migrations, idempotent loading and report queries."""

@@ -1,0 +1,125 @@
+"""How each canonical record becomes a warehouse row: table, key, change detection."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table
+
+from mappings.canonical import Agency, Canonical, Dossier, Procedure, Rating
+from warehouse import schema
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A kind of canonical record and the table that keeps it."""
+
+    name: str
+    table: Table
+    key: tuple[str, ...]  # natural key columns
+    to_row: Callable[[Any, str], dict[str, Any]]  # (record, source) -> row without audit columns
+    updated_column: str | None = None  # newer-wins column; None: the last load wins
+    surrogate: str | None = None  # surrogate primary key column, when there is one
+
+
+def local_date(instant: datetime | None) -> date | None:
+    return instant.astimezone(LOCAL_TZ).date() if instant is not None else None
+
+
+def content_hash(row: dict[str, Any]) -> str:
+    """A short digest of a row's content, to tell an unchanged record from a changed one."""
+    payload = json.dumps(row, sort_keys=True, default=_jsonable, ensure_ascii=False)
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def _jsonable(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not serialisable: {type(value).__name__}")
+
+
+def _dossier_row(d: Dossier, source: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "source_id": d.source_id,
+        "dossier_number": d.dossier_number,
+        "procedure_code": d.procedure_code,
+        "agency_code": d.agency_code,
+        "applicant_type": d.applicant_type,
+        "applicant_ref": d.applicant_ref,
+        "channel": d.channel,
+        "result_delivery": d.result_delivery,
+        "submitted_at": d.submitted_at,
+        "received_at": d.received_at,
+        "due_at": d.due_at,
+        "due_extended": d.due_extended,
+        "ended_at": d.ended_at,
+        "status": d.status,
+        "on_the_spot": d.on_the_spot,
+        "paid_online": d.paid_online,
+        "fee_amount": d.fee_amount,
+        "received_date": local_date(d.received_at),
+        "due_date": local_date(d.due_at),
+        "ended_date": local_date(d.ended_at),
+        "source_updated_at": d.source_updated_at,
+    }
+
+
+def _rating_row(r: Rating, source: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "source_id": r.source_id,
+        "dossier_number": r.dossier_number,
+        "agency_code": r.agency_code,
+        "level": r.level,
+        "rated_at": r.rated_at,
+        "rated_date": local_date(r.rated_at),
+    }
+
+
+def _agency_row(a: Agency, source: str) -> dict[str, Any]:
+    return {"code": a.code, "name": a.name, "parent_code": a.parent_code, "source": source}
+
+
+def _procedure_row(p: Procedure, source: str) -> dict[str, Any]:
+    return {
+        "code": p.code,
+        "name": p.name,
+        "field_code": p.field_code,
+        "field_name": p.field_name,
+        "agency_code": p.agency_code,
+        "legal_duration": p.legal_duration,
+        "duration_unit": p.duration_unit,
+        "online_level": p.online_level,
+        "fee_amount": p.fee_amount,
+        "source": source,
+    }
+
+
+ENTITIES: dict[type, Entity] = {
+    Dossier: Entity(
+        "dossier",
+        schema.dossiers,
+        ("source", "source_id"),
+        _dossier_row,
+        "source_updated_at",
+        "id",
+    ),
+    Rating: Entity("rating", schema.ratings, ("source", "source_id"), _rating_row, None, "id"),
+    Agency: Entity("agency", schema.agencies, ("code",), _agency_row),
+    Procedure: Entity("procedure", schema.procedures, ("code",), _procedure_row),
+}
+
+
+def entity_of(record: Canonical) -> Entity:
+    return ENTITIES[type(record)]

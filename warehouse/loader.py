@@ -1,0 +1,366 @@
+"""Idempotent loading: one batch = one transaction holding data, quarantine, audit and watermark.
+
+A batch is opened with an audit row in its own short transaction (outcome `running`), so that a
+crash leaves a trace. Everything else — upserts, status history, quarantined records, the final
+audit counts and the watermark — happens in ONE transaction that commits at the end or not at
+all. Records are written page by page inside that transaction, so memory does not grow with the
+number of records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tuple_, update
+
+from mappings.canonical import Canonical, Dossier, Rejection
+from warehouse import schema
+from warehouse.entities import Entity, content_hash, entity_of
+
+log = logging.getLogger(__name__)
+
+# Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
+CHUNK = 500
+
+
+@dataclass
+class BatchCounts:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0  # older than the stored version: never overwrites it
+    rejected: int = 0
+
+    def add(self, other: BatchCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def summary(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in asdict(self).items())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Batch:
+    """A load batch of one source stream over one window. Use as a context manager."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        source: str,
+        stream: str,
+        window: tuple[datetime, datetime] | None = None,
+        run_id: str = "cli",
+    ) -> None:
+        self.engine = engine
+        self.source = source
+        self.stream = stream
+        self.window = window
+        self.run_id = run_id
+        self.counts = BatchCounts()
+        self.batch_id: int | None = None
+        self._conn: Connection | None = None
+        self._watermark: datetime | None = None
+        self.outcome = "running"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> Batch:
+        self._mark_abandoned()
+        with self.engine.begin() as conn:
+            start, end = self.window or (None, None)
+            self.batch_id = conn.execute(
+                insert(schema.load_batches)
+                .values(
+                    source=self.source,
+                    stream=self.stream,
+                    window_start=start,
+                    window_end=end,
+                    started_at=_now(),
+                    outcome="running",
+                    run_id=self.run_id[:250],
+                    pid=os.getpid(),
+                    host=socket.gethostname()[:200],
+                )
+                .returning(schema.load_batches.c.id)
+            ).scalar_one()
+        self._conn = self.engine.connect()
+        self._conn.begin()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        conn, self._conn = self._conn, None
+        try:
+            if exc_type is None:
+                self._finish(conn)
+                conn.commit()
+                self.outcome = "succeeded"
+            else:
+                conn.rollback()
+        finally:
+            conn.close()
+        if exc_type is not None:
+            self.outcome = "failed"
+            self._record_failure(exc)
+
+    def set_watermark(self, value: datetime) -> None:
+        """Move the stream's watermark to `value` when the batch commits (never backwards)."""
+        self._watermark = value
+
+    # -- loading -----------------------------------------------------------------------------
+    def load_page(self, records: Sequence[Canonical], rejections: Sequence[tuple[Rejection, Any]] = ()) -> BatchCounts:
+        """Upsert one page of canonical records and quarantine its rejections."""
+        assert self._conn is not None, "load_page outside the batch context"
+        page = BatchCounts(read=len(records) + len(rejections))
+        by_entity: dict[str, tuple[Entity, list[Canonical]]] = {}
+        for record in records:
+            entity = entity_of(record)
+            by_entity.setdefault(entity.name, (entity, []))[1].append(record)
+        for entity, items in by_entity.values():
+            page.add(self._upsert(entity, items))
+        if rejections:
+            self._quarantine(rejections)
+            page.rejected += len(rejections)
+        self.counts.add(page)
+        return page
+
+    def _upsert(self, entity: Entity, records: list[Canonical]) -> BatchCounts:
+        conn, counts = self._conn, BatchCounts()
+        table = entity.table
+        rows: dict[tuple, dict[str, Any]] = {}
+        histories: dict[tuple, Dossier] = {}
+        for record in records:
+            row = entity.to_row(record, self.source)
+            key = tuple(row[c] for c in entity.key)
+            prior = rows.get(key)
+            if prior is not None:
+                counts.unchanged += 1  # repeated within the page: keep the newest only
+                if entity.updated_column and row[entity.updated_column] < prior[entity.updated_column]:
+                    continue
+            row["content_hash"] = content_hash(row)
+            row["batch_id"] = self.batch_id
+            rows[key] = row
+            if isinstance(record, Dossier):
+                histories[key] = record
+
+        existing = self._existing(entity, list(rows))
+        inserts, updates = [], []
+        for key, row in rows.items():
+            stored = existing.get(key)
+            if stored is None:
+                inserts.append(row)
+            elif entity.updated_column and row[entity.updated_column] < stored[entity.updated_column]:
+                counts.stale += 1
+            elif row["content_hash"] == stored["content_hash"]:
+                counts.unchanged += 1
+            else:
+                if entity.surrogate:
+                    row["_pk"] = stored[entity.surrogate]
+                updates.append(row)
+        if inserts:
+            conn.execute(insert(table), inserts)
+        if updates:
+            pk = entity.surrogate or entity.key[0]
+            cols = [c for c in updates[0] if c not in ("_pk", *entity.key, pk)]
+            stmt = (
+                update(table)
+                .where(table.c[pk] == bindparam("_pk" if entity.surrogate else "_key_" + pk))
+                .values({c: bindparam(c) for c in cols})
+            )
+            if not entity.surrogate:
+                for row in updates:
+                    row["_key_" + pk] = row[pk]
+            conn.execute(stmt, updates)
+        counts.inserted += len(inserts)
+        counts.updated += len(updates)
+        if histories:
+            changed = {tuple(r[c] for c in entity.key) for r in (*inserts, *updates)}
+            self._append_history({k: d for k, d in histories.items() if k in changed},
+                                 fresh={tuple(r[c] for c in entity.key) for r in inserts})
+        return counts
+
+    def _existing(self, entity: Entity, keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
+        table = entity.table
+        cols = [table.c[c] for c in entity.key] + [table.c.content_hash]
+        if entity.updated_column:
+            cols.append(table.c[entity.updated_column])
+        if entity.surrogate:
+            cols.append(table.c[entity.surrogate])
+        found: dict[tuple, dict[str, Any]] = {}
+        for i in range(0, len(keys), CHUNK):
+            chunk = keys[i : i + CHUNK]
+            if len(entity.key) == 1:
+                cond = table.c[entity.key[0]].in_([k[0] for k in chunk])
+            else:
+                cond = tuple_(*(table.c[c] for c in entity.key)).in_(chunk)
+            for row in self._conn.execute(select(*cols).where(cond)).mappings():
+                found[tuple(row[c] for c in entity.key)] = dict(row)
+        return found
+
+    def _append_history(self, dossiers: dict[tuple, Dossier], fresh: set[tuple]) -> None:
+        """Append each status event exactly once (unique on dossier, status, time)."""
+        if not dossiers:
+            return
+        t = schema.dossiers
+        h = schema.dossier_status_history
+        ids: dict[tuple, int] = {}
+        keys = list(dossiers)
+        for i in range(0, len(keys), CHUNK):
+            chunk = keys[i : i + CHUNK]
+            q = select(t.c.source, t.c.source_id, t.c.id).where(
+                and_(t.c.source == self.source, t.c.source_id.in_([k[1] for k in chunk]))
+            )
+            ids.update({(s, sid): pk for s, sid, pk in self._conn.execute(q)})
+        known: set[tuple[int, int, datetime]] = set()
+        old_ids = [ids[k] for k in keys if k not in fresh]
+        for i in range(0, len(old_ids), CHUNK):
+            q = select(h.c.dossier_id, h.c.status, h.c.changed_at).where(
+                h.c.dossier_id.in_(old_ids[i : i + CHUNK])
+            )
+            known.update((d, s, at) for d, s, at in self._conn.execute(q))
+        new_events = [
+            {"dossier_id": ids[k], "status": e.status, "changed_at": e.at, "batch_id": self.batch_id}
+            for k, dossier in dossiers.items()
+            for e in dossier.history
+            if (ids[k], e.status, e.at.astimezone(UTC)) not in known
+        ]
+        if new_events:
+            self._conn.execute(insert(h), new_events)
+
+    def _quarantine(self, rejections: Iterable[tuple[Rejection, Any]]) -> None:
+        """Keep each rejected record once (by payload hash) with its reason and last batch."""
+        q = schema.rejected_records
+        rows: dict[str, dict[str, Any]] = {}
+        for rejection, payload in rejections:
+            text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            rows[digest] = {
+                "source": self.source,
+                "stream": self.stream,
+                "source_id": rejection.source_id,
+                "reason": rejection.reason[:2000],
+                "payload": text,
+                "payload_hash": digest,
+                "first_batch_id": self.batch_id,
+                "batch_id": self.batch_id,
+            }
+        seen: set[str] = set()
+        digests = list(rows)
+        for i in range(0, len(digests), CHUNK):
+            cond = and_(
+                q.c.source == self.source,
+                q.c.stream == self.stream,
+                q.c.payload_hash.in_(digests[i : i + CHUNK]),
+            )
+            seen.update(self._conn.execute(select(q.c.payload_hash).where(cond)).scalars())
+        fresh = [r for d, r in rows.items() if d not in seen]
+        if fresh:
+            self._conn.execute(insert(q), fresh)
+        if seen:
+            self._conn.execute(
+                update(q)
+                .where(and_(q.c.source == self.source, q.c.stream == self.stream,
+                            q.c.payload_hash == bindparam("_digest")))
+                .values(batch_id=self.batch_id),
+                [{"_digest": d} for d in seen],
+            )
+
+    # -- audit -------------------------------------------------------------------------------
+    def _finish(self, conn: Connection) -> None:
+        """Close the audit row and move the watermark, inside the data transaction."""
+        lb = schema.load_batches
+        conn.execute(
+            update(lb)
+            .where(lb.c.id == self.batch_id)
+            .values(
+                finished_at=_now(),
+                outcome="succeeded",
+                records_read=self.counts.read,
+                inserted=self.counts.inserted,
+                updated=self.counts.updated,
+                unchanged=self.counts.unchanged,
+                stale=self.counts.stale,
+                rejected=self.counts.rejected,
+            )
+        )
+        if self._watermark is not None:
+            move_watermark(conn, self.source, self.stream, self._watermark, self.batch_id)
+
+    def _record_failure(self, exc: BaseException | None) -> None:
+        message = f"{type(exc).__name__}: {exc}"[:4000] if exc is not None else "interrupted"
+        lb = schema.load_batches
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(lb)
+                    .where(lb.c.id == self.batch_id)
+                    .values(finished_at=_now(), outcome="failed", error=message,
+                            records_read=self.counts.read)
+                )
+        except Exception:  # the warehouse itself may be what failed; the first error wins
+            log.exception("could not record the failure of batch %s", self.batch_id)
+
+    def _mark_abandoned(self) -> None:
+        """A `running` row of this host whose process is gone was killed mid-batch."""
+        lb = schema.load_batches
+        host = socket.gethostname()[:200]
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(lb.c.id, lb.c.pid).where(
+                    and_(lb.c.source == self.source, lb.c.stream == self.stream,
+                         lb.c.outcome == "running", lb.c.host == host)
+                )
+            ).all()
+            dead = [bid for bid, pid in rows if pid is None or not _alive(pid)]
+            if dead:
+                conn.execute(
+                    update(lb).where(lb.c.id.in_(dead))
+                    .values(outcome="abandoned", error="the process ended without finishing")
+                )
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def move_watermark(conn: Connection, source: str, stream: str, value: datetime, batch_id: int | None) -> None:
+    """Upsert the watermark of a stream; it only ever moves forward."""
+    w = schema.watermarks
+    current = conn.execute(
+        select(w.c.value).where(and_(w.c.source == source, w.c.stream == stream))
+    ).scalar_one_or_none()
+    if current is None:
+        conn.execute(insert(w).values(source=source, stream=stream, value=value,
+                                      batch_id=batch_id, updated_at=_now()))
+    elif value > current:
+        conn.execute(
+            update(w).where(and_(w.c.source == source, w.c.stream == stream))
+            .values(value=value, batch_id=batch_id, updated_at=_now())
+        )
+
+
+def read_watermark(engine: Engine, source: str, stream: str) -> datetime | None:
+    w = schema.watermarks
+    with engine.connect() as conn:
+        return conn.execute(
+            select(w.c.value).where(and_(w.c.source == source, w.c.stream == stream))
+        ).scalar_one_or_none()

@@ -1,0 +1,178 @@
+"""The warehouse schema (SQLAlchemy Core). Migrations in warehouse/migrations must match it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from warehouse.types import AwareDateTime, Id
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", String(64), primary_key=True),  # mã định danh, e.g. 000.00.12.H22
+    Column("name", Text, nullable=False),
+    Column("parent_code", String(64)),
+    Column("source", String(32), nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("batch_id", BigInteger),
+)
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("code", String(64), primary_key=True),  # mã TTHC, e.g. 1.001612
+    Column("name", Text, nullable=False),
+    Column("field_code", String(64)),  # lĩnh vực
+    Column("field_name", Text),
+    Column("agency_code", String(64)),
+    Column("legal_duration", Float),
+    Column("duration_unit", String(8)),  # day | hour (working days / hours)
+    Column("online_level", String(16)),
+    Column("fee_amount", BigInteger, nullable=False, default=0),  # integer VND
+    Column("source", String(32), nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("batch_id", BigInteger),
+)
+
+dossiers = Table(
+    "dossiers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("source_id", String(200), nullable=False),
+    Column("dossier_number", String(200), nullable=False),
+    Column("procedure_code", String(64)),
+    Column("agency_code", String(64)),
+    Column("applicant_type", SmallInteger),
+    Column("applicant_ref", String(64)),  # HMAC-SHA256 of the ID number, never the number
+    Column("channel", SmallInteger, nullable=False),
+    Column("result_delivery", SmallInteger),
+    Column("submitted_at", AwareDateTime),
+    Column("received_at", AwareDateTime),
+    Column("due_at", AwareDateTime),
+    Column("due_extended", Boolean, nullable=False, default=False),
+    Column("ended_at", AwareDateTime),
+    Column("status", SmallInteger, nullable=False),
+    Column("on_the_spot", Boolean, nullable=False, default=False),
+    Column("paid_online", Boolean, nullable=False, default=False),
+    Column("fee_amount", BigInteger, nullable=False, default=0),
+    # Local (Asia/Ho_Chi_Minh) calendar dates of the instants above: the counting rules compare
+    # dates, and keeping them as columns makes report queries portable and indexable.
+    Column("received_date", Date),
+    Column("due_date", Date),
+    Column("ended_date", Date),
+    Column("source_updated_at", AwareDateTime, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("batch_id", BigInteger),
+    UniqueConstraint("source", "source_id"),
+    Index(None, "received_date"),
+    Index(None, "ended_date"),
+    Index(None, "agency_code"),
+    Index(None, "dossier_number"),
+)
+
+dossier_status_history = Table(
+    "dossier_status_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dossier_id", Id, ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("changed_at", AwareDateTime, nullable=False),
+    Column("batch_id", BigInteger),
+    UniqueConstraint("dossier_id", "status", "changed_at"),
+)
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("source_id", String(200), nullable=False),
+    Column("dossier_number", String(200)),
+    Column("agency_code", String(64)),
+    Column("level", SmallInteger, nullable=False),  # 1 rất hài lòng, 2 hài lòng, 3 không
+    Column("rated_at", AwareDateTime, nullable=False),
+    Column("rated_date", Date, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("batch_id", BigInteger),
+    UniqueConstraint("source", "source_id"),
+    Index(None, "rated_date"),
+)
+
+rejected_records = Table(
+    "rejected_records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("stream", String(32), nullable=False),
+    Column("source_id", String(200)),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the raw record as JSON, for diagnosis
+    Column("payload_hash", String(64), nullable=False),
+    Column("first_batch_id", BigInteger),
+    Column("batch_id", BigInteger),  # the last batch that saw it
+    UniqueConstraint("source", "stream", "payload_hash"),
+)
+
+load_batches = Table(
+    "load_batches",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("stream", String(32), nullable=False),
+    Column("window_start", AwareDateTime),
+    Column("window_end", AwareDateTime),
+    Column("started_at", AwareDateTime, nullable=False),
+    Column("finished_at", AwareDateTime),
+    Column("records_read", Integer, nullable=False, default=0),
+    Column("inserted", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("stale", Integer, nullable=False, default=0),  # older than the stored version
+    Column("rejected", Integer, nullable=False, default=0),
+    # running -> succeeded | failed; a crashed run's row is found 'running' and marked abandoned.
+    Column("outcome", String(16), nullable=False),
+    Column("error", Text),
+    Column("run_id", String(250)),  # who ran it: cli, or the Airflow run and task
+    Column("pid", Integer),
+    Column("host", String(200)),
+    Index(None, "source", "stream", "started_at"),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("stream", String(32), primary_key=True),
+    Column("value", AwareDateTime, nullable=False),  # synced up to (exclusive)
+    Column("batch_id", BigInteger),
+    Column("updated_at", AwareDateTime, nullable=False),
+)
+
+# Columns left out of content comparisons (idempotence tests, change detection): they say
+# which load touched a row, not what the row holds.
+AUDIT_COLUMNS = frozenset({"batch_id", "first_batch_id", "id", "dossier_id"})
