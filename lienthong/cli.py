@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from connectors.base import LOCAL_TZ
+from connectors.connection import ConnectionNotConfigured
 from connectors.errors import SourceError
 from lienthong import registry, render
 from lienthong.settings import Settings, SettingsError, load
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load()
         return COMMANDS[args.command](args, settings)
-    except (SettingsError, SourceError, ValueError) as exc:
+    except (SettingsError, ConnectionNotConfigured, SourceError, ValueError) as exc:
         print(f"lienthong: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,81 @@
+"""What every source connector offers: named streams fetched page by page for a time window."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, ClassVar, Self
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time interval ``[start, end)`` of tz-aware instants."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if not isinstance(value, datetime):
+                raise TypeError(f"Window.{name} must be a datetime, not {type(value).__name__}")
+            # A naive datetime would be read in whatever zone the worker runs in: refuse it.
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"Window.{name} must be timezone-aware, got {value.isoformat()}")
+        if not self.start < self.end:
+            raise ValueError(
+                f"Window start must be before end: "
+                f"{self.start.isoformat()} >= {self.end.isoformat()}"
+            )
+
+    def __contains__(self, instant: datetime) -> bool:
+        return self.start <= instant < self.end
+
+
+class Connector(ABC):
+    """A source system seen as streams of raw records (dicts spelled as the source spells them).
+
+    ``windowed_streams`` take a ``Window`` (records changed in it); the other streams are
+    catalogues fetched whole, with ``window=None``.
+    """
+
+    streams: ClassVar[tuple[str, ...]] = ()
+    windowed_streams: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def fetch(self, stream: str, window: Window | None = None) -> Iterator[list[Record]]:
+        """Yield pages of raw records of ``stream``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release network resources (sessions, pooled connections)."""
+
+    def check_request(self, stream: str, window: Window | None) -> None:
+        """Reject an unknown stream, a windowed stream without a window, or a catalogue with one."""
+        if stream not in self.streams:
+            raise ValueError(
+                f"{type(self).__name__} has no stream {stream!r}; it has {self.streams}"
+            )
+        if stream in self.windowed_streams and window is None:
+            raise ValueError(f"stream {stream!r} needs a window")
+        if stream not in self.windowed_streams and window is not None:
+            raise ValueError(f"stream {stream!r} is a catalogue: fetch it with window=None")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

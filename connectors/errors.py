@@ -1,0 +1,105 @@
+"""Typed errors raised by connectors, so callers can tell "retry later" from "fix something"."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+EXCERPT_LIMIT = 200
+
+# Keys whose values are credentials; their values never reach an excerpt, a repr or a log line.
+_SECRET_KEY = re.compile(r"pass|secret|token|session|api_?key|auth|signature|checksum", re.I)
+_SECRET_PAIR = re.compile(
+    r'("[^"]*(?:pass|secret|token|session|api_?key|auth|signature|checksum)[^"]*"\s*:\s*)"[^"]*"?',
+    re.I,
+)
+
+
+def is_secret_key(key: object) -> bool:
+    """True when a mapping key names a credential (password, session token, API key...)."""
+    return isinstance(key, str) and bool(_SECRET_KEY.search(key))
+
+
+def excerpt(payload: Any, limit: int = EXCERPT_LIMIT) -> str:
+    """A short, credential-free rendering of a reply for an error message.
+
+    Top-level scalars are shown (they say what went wrong: ``error_code``, ``message``); nested
+    containers are summarised by size, because rows hold personal data (names, ID numbers) that
+    must not end up in logs.
+    """
+    if isinstance(payload, bytes):
+        payload = payload.decode("utf-8", errors="replace")
+    if isinstance(payload, str):
+        text = _SECRET_PAIR.sub(r'\1"***"', payload)
+    else:
+        text = json.dumps(_summarise(payload, depth=0), ensure_ascii=False, default=repr)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _summarise(value: Any, depth: int) -> Any:
+    if isinstance(value, dict):
+        if depth > 0:
+            return f"{{object with keys {sorted(map(str, value))[:8]}}}"
+        return {
+            k: "***" if is_secret_key(k) else _summarise(v, depth + 1) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return f"[{len(value)} items]"
+    if isinstance(value, str) and len(value) > 60:
+        return value[:59] + "…"
+    return value
+
+
+class SourceError(Exception):
+    """Base class: something went wrong talking to a source system."""
+
+
+class AuthError(SourceError):
+    """The source rejected our credentials or session; retrying with the same ones won't help.
+
+    ``payload`` is the parsed reply when it was JSON, so a connector can read the source's own
+    error code (e.g. "session expired" vs "wrong password"). It is not part of ``str()``.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, payload: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.payload = payload
+
+
+class TransientError(SourceError):
+    """A failure worth retrying: 429, 5xx, network errors, timeouts, truncated bodies."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        if self.attempts and self.attempts > 1:
+            return f"{self.message} (gave up after {self.attempts} attempts)"
+        return self.message
+
+
+class ContractError(SourceError):
+    """The reply breaks the agreed contract: not JSON, missing keys, wrong types, bad request."""
+
+    def __init__(self, message: str, *, payload: Any = None, status: int | None = None) -> None:
+        self.message = message
+        self.status = status
+        self.excerpt = excerpt(payload) if payload is not None else ""
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message}; reply: {self.excerpt}" if self.excerpt else self.message
