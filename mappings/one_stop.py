@@ -92,19 +92,21 @@ def map_dossier(raw: Mapping[str, Any], ctx: MappingContext) -> Dossier:
 
 
 def _due(raw: Mapping[str, Any]) -> tuple[datetime | None, bool]:
-    """The latest due date and whether it was re-set (supplement or apology rounds)."""
+    """The current due date and whether it was re-set (supplement or apology rounds).
+
+    NgayHenTra is the source's current due date, already moved by any re-scheduling; the rounds
+    say whether it moved, and give the date only when NgayHenTra itself is missing.
+    """
     due_at = _date(raw, "NgayHenTra")
-    extended = False
+    extended, latest = False, None
     for round_ in _rows(raw, "DanhSachHoSoBoSung"):
         new = local_datetime(round_, "NgayHenTraMoi", DATE_FMT)
         old = local_datetime(round_, "NgayHenTraTruoc", DATE_FMT)
         if new is None:
             continue
-        if new != old:
-            extended = True
-        if due_at is None or new > due_at:
-            due_at = new
-    return due_at, extended
+        extended = extended or new != old
+        latest = new if latest is None or new > latest else latest
+    return (due_at or latest), extended
 
 
 def _history(raw: Mapping[str, Any], status: int, updated_at: datetime) -> tuple[StatusEvent, ...]:

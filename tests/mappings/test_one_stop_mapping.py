@@ -173,12 +173,23 @@ def test_history_always_holds_the_current_status():
     assert d.history[-1] == StatusEvent(5, t("20190108080000"))
 
 
-def test_the_latest_due_date_is_kept_after_rescheduling():
+def test_the_rescheduled_due_date_is_kept_and_flagged():
     rounds = [{"NgayYeuCau": "20190108080000", "NgayHenTraTruoc": "20190115170000",
                "NgayHenTraMoi": "20190122170000"}]
-    d = map_dossier(raw(DanhSachHoSoBoSung=rounds, NgayTra=..., TrangThaiHoSo="4",
-                        NgayKetThucXuLy=...), CTX)
+    d = map_dossier(raw(DanhSachHoSoBoSung=rounds, NgayHenTra="20190122170000", NgayTra=...,
+                        TrangThaiHoSo="4", NgayKetThucXuLy=...), CTX)
     assert d.due_at == t("20190122170000") and d.due_extended
+    # Without NgayHenTra, the latest round gives the due date.
+    d = map_dossier(raw(DanhSachHoSoBoSung=rounds, NgayHenTra=..., NgayTra=...,
+                        TrangThaiHoSo="4", NgayKetThucXuLy=...), CTX)
+    assert d.due_at == t("20190122170000") and d.due_extended
+    assert not map_dossier(raw(), CTX).due_extended
+
+
+def test_a_current_due_date_before_receipt_is_rejected_whatever_the_rounds_say():
+    rounds = [{"NgayHenTraTruoc": "20190115170000", "NgayHenTraMoi": "20190122170000"}]
+    result = map_dossier(raw(DanhSachHoSoBoSung=rounds, NgayHenTra="20180105090000"), CTX)
+    assert isinstance(result, Rejection) and "due date before receive date" in result.reason
 
 
 def test_redaction_keeps_no_id_number_nor_name():
