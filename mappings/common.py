@@ -83,12 +83,22 @@ def text(raw: Mapping[str, Any], name: str, *, required: bool = False) -> str | 
     return str(value).strip()
 
 
+COMPACT = "%Y%m%d%H%M%S"  # yyyyMMddHHmmss, the national sync's date format
+
+
 def local_datetime(raw: Mapping[str, Any], name: str, fmt: str) -> datetime | None:
     """A local (Asia/Ho_Chi_Minh) date-time field in `fmt`, as a tz-aware datetime."""
     value = text(raw, name)
     if value is None:
         return None
     try:
+        if fmt == COMPACT:
+            # strptime costs ~15 µs a call and a dossier has up to a dozen dates: slicing is
+            # several times faster, and datetime() still rejects 31 February.
+            if len(value) != 14 or not (value.isascii() and value.isdigit()):
+                raise ValueError(value)
+            return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]),
+                            int(value[10:12]), int(value[12:14]), tzinfo=LOCAL_TZ)
         return datetime.strptime(value, fmt).replace(tzinfo=LOCAL_TZ)
     except ValueError:
         raise MappingError(f"unparseable date {name}={value!r} (expected {fmt})") from None

@@ -9,6 +9,7 @@ from typing import Any
 from mappings import codes
 from mappings.canonical import Agency, Dossier, Procedure, Rating, StatusEvent
 from mappings.common import (
+    COMPACT,
     MappingContext,
     MappingError,
     code,
@@ -19,7 +20,7 @@ from mappings.common import (
 )
 
 CODES = codes.load("one_stop")
-DATE_FMT = "%Y%m%d%H%M%S"  # yyyyMMddHHmmss, local time (DOMAIN.md)
+DATE_FMT = COMPACT  # yyyyMMddHHmmss, local time (DOMAIN.md)
 
 # Statuses that end a dossier, in the order the counting rules look for the end time:
 # first 9 (result ready), else 10 (handed over), else 7 (withdrawn) or 8 (stopped).

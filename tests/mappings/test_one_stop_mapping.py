@@ -222,3 +222,11 @@ def test_catalogue_rows():
                                                     "NgayCapNhat": "20190101000000"}, CTX).reason
     later = map_procedure({"MaTTHC": "1", "TenTTHC": "x", "MucDo": "TT", "NgayCapNhat": "20230101000000"}, CTX)
     assert later.online_level == "full"
+
+
+@pytest.mark.parametrize("value", ["2019010508000", "201901050800000", "2019-01-05 08:00",
+                                   "20190230080000", "20191305080000", "20190105250000",
+                                   "２０１９０１０５０８００００", "+2019010508000"])
+def test_compact_dates_are_strict(value):
+    result = map_dossier(raw(NgayNopHoSo=value), CTX)
+    assert isinstance(result, Rejection) and "unparseable date NgayNopHoSo" in result.reason
