@@ -86,10 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_sources(args, settings: Settings) -> int:
-    rows = [[s.key, s.protocol, s.conn_id, ", ".join(st.name for st in s.streams), s.title]
-            for s in registry.SOURCES.values()]
-    print(render.text_table(["source", "protocol", "connection", "streams", "system"], rows,
-                            right_from=99))
+    rows = [
+        [s.key, s.protocol, s.conn_id, ", ".join(st.name for st in s.streams), s.title]
+        for s in registry.SOURCES.values()
+    ]
+    print(
+        render.text_table(
+            ["source", "protocol", "connection", "streams", "system"], rows, right_from=99
+        )
+    )
     return 0
 
 
@@ -134,8 +139,9 @@ def _progress():
 def cmd_sync(args, settings: Settings, **kwargs) -> int:
     from lienthong.pipeline import sync
 
-    results = sync(args.source, settings, since=args.since, until=args.until,
-                   progress=_progress(), **kwargs)
+    results = sync(
+        args.source, settings, since=args.since, until=args.until, progress=_progress(), **kwargs
+    )
     for result in results:
         print(result.summary())
     return 0
@@ -151,13 +157,19 @@ def cmd_report(args, settings: Settings) -> int:
     upgrade(engine)
     if args.name == "phu-luc-01":
         report = phu_luc_01(engine, args.start, args.end, by=args.by)
-        text = (render.phu_luc_01_table(report) if args.format == "table"
-                else render.phu_luc_01_csv(report))
+        text = (
+            render.phu_luc_01_table(report)
+            if args.format == "table"
+            else render.phu_luc_01_csv(report)
+        )
         writer = excel.phu_luc_01_xlsx
     else:
         report = satisfaction(engine, args.start, args.end)
-        text = (render.satisfaction_table(report) if args.format == "table"
-                else render.satisfaction_csv(report))
+        text = (
+            render.satisfaction_table(report)
+            if args.format == "table"
+            else render.satisfaction_csv(report)
+        )
         writer = excel.satisfaction_xlsx
     if args.format == "xlsx":
         out = args.out or settings.reports_dir / f"{args.name}_{args.start}_{args.end}.xlsx"

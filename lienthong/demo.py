@@ -32,8 +32,15 @@ def run_demo(settings: Settings, seed: int = 2019) -> int:
         print(f"stand-ins: {base_url} (scenario {SCENARIO}, seed {seed})")
         for key in registry.SOURCES:
             print(f"syncing {key} {SINCE.date()} .. {UNTIL.date()}")
-            for result in sync(key, settings, since=SINCE, until=UNTIL, engine=engine,
-                               connection=stand_in_connection(base_url, key), run_id="demo"):
+            for result in sync(
+                key,
+                settings,
+                since=SINCE,
+                until=UNTIL,
+                engine=engine,
+                connection=stand_in_connection(base_url, key),
+                run_id="demo",
+            ):
                 print(f"  {result.summary()}")
     print()
     report = phu_luc_01(engine, *PERIOD, by="agency")
@@ -43,8 +50,9 @@ def run_demo(settings: Settings, seed: int = 2019) -> int:
     print()
     out = settings.reports_dir
     p01 = excel.phu_luc_01_xlsx(report, out / f"phu-luc-01_{PERIOD[0]}_{PERIOD[1]}.xlsx")
-    sat = excel.satisfaction_xlsx(satisfaction(engine, *PERIOD),
-                                  out / f"satisfaction_{PERIOD[0]}_{PERIOD[1]}.xlsx")
+    sat = excel.satisfaction_xlsx(
+        satisfaction(engine, *PERIOD), out / f"satisfaction_{PERIOD[0]}_{PERIOD[1]}.xlsx"
+    )
     print(f"wrote {p01}\nwrote {sat}")
     print(f"demo finished in {time.monotonic() - started:.1f}s")
     return 0

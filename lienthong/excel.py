@@ -54,8 +54,22 @@ _P01_HEADER = [
     (3, 5, 3, 5, "Trực tiếp"),
     (3, 6, 3, 6, "Qua dịch vụ bưu chính công ích"),
 ]
-_P01_NUMBERS = ["(1)", "(2)", "(3)=(4)+(5)+(6)", "(4)", "(5a)", "(5b)", "(6)",
-                "(7)=(8)+(9)+(10)", "(8)", "(9)", "(10)", "(11)=(12)+(13)", "(12)", "(13)"]
+_P01_NUMBERS = [
+    "(1)",
+    "(2)",
+    "(3)=(4)+(5)+(6)",
+    "(4)",
+    "(5a)",
+    "(5b)",
+    "(6)",
+    "(7)=(8)+(9)+(10)",
+    "(8)",
+    "(9)",
+    "(10)",
+    "(11)=(12)+(13)",
+    "(12)",
+    "(13)",
+]
 
 
 def _title(ws, last_col: int, lines: list[tuple[str, Font]], form: str) -> int:
@@ -82,12 +96,20 @@ def phu_luc_01_xlsx(report: Report, path: Path) -> Path:
     ws = wb.active
     ws.title = "Phu luc 01"
     label = {"agency": "đơn vị", "field": "lĩnh vực", "procedure": "thủ tục hành chính"}[report.by]
-    top = _title(ws, 14, [
-        ("TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH", Font(bold=True, name="Times New Roman", size=13)),
-        (f"(Phụ lục 01 — theo {label})", _PLAIN),
-        (_period(report.start, report.end), _PLAIN),
-        (f"Đơn vị báo cáo: {reporting_unit()} — Đơn vị nhận báo cáo: Sở Nội vụ", _PLAIN),
-    ], "Biểu số II.06a/VPCP/KSTT")
+    top = _title(
+        ws,
+        14,
+        [
+            (
+                "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
+                Font(bold=True, name="Times New Roman", size=13),
+            ),
+            (f"(Phụ lục 01 — theo {label})", _PLAIN),
+            (_period(report.start, report.end), _PLAIN),
+            (f"Đơn vị báo cáo: {reporting_unit()} — Đơn vị nhận báo cáo: Sở Nội vụ", _PLAIN),
+        ],
+        "Biểu số II.06a/VPCP/KSTT",
+    )
     for r0, c0, r1, c1, text in _P01_HEADER:
         if (r0, c0) != (r1, c1):
             ws.merge_cells(start_row=top + r0, start_column=c0, end_row=top + r1, end_column=c1)
@@ -99,7 +121,11 @@ def phu_luc_01_xlsx(report: Report, path: Path) -> Path:
     numbers = top + 4
     for col, text in enumerate(_P01_NUMBERS, start=1):
         cell = ws.cell(row=numbers, column=col, value=text)
-        cell.font, cell.alignment, cell.border = Font(italic=True, name="Times New Roman"), _CENTER, _BOX
+        cell.font, cell.alignment, cell.border = (
+            Font(italic=True, name="Times New Roman"),
+            _CENTER,
+            _BOX,
+        )
     row = numbers + 1
     for n, r in enumerate(report.rows, start=1):
         _box(ws, row, 14, [n, f"{r.name} ({r.code})", *r.values()])
@@ -107,7 +133,9 @@ def phu_luc_01_xlsx(report: Report, path: Path) -> Path:
     _box(ws, row, 14, ["", "Tổng cộng", *report.total.values()], _BOLD)
     row += 2
     for note in report.notes:
-        ws.cell(row=row, column=2, value=f"Ghi chú: {note}").font = Font(italic=True, name="Times New Roman")
+        ws.cell(row=row, column=2, value=f"Ghi chú: {note}").font = Font(
+            italic=True, name="Times New Roman"
+        )
         row += 1
     ws.cell(row=row + 1, column=2, value="NGƯỜI LẬP BIỂU").font = _BOLD
     ws.cell(row=row + 1, column=11, value="THỦ TRƯỞNG ĐƠN VỊ").font = _BOLD
@@ -127,15 +155,24 @@ def satisfaction_xlsx(s: Satisfaction, path: Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "Muc do hai long"
-    top = _title(ws, 9, [
-        ("KẾT QUẢ ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG", Font(bold=True, name="Times New Roman", size=13)),
-        (_period(s.start, s.end), _PLAIN),
-        (f"Đơn vị báo cáo: {reporting_unit()}", _PLAIN),
-    ], "")
+    top = _title(
+        ws,
+        9,
+        [
+            ("KẾT QUẢ ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG", Font(bold=True, name="Times New Roman", size=13)),
+            (_period(s.start, s.end), _PLAIN),
+            (f"Đơn vị báo cáo: {reporting_unit()}", _PLAIN),
+        ],
+        "",
+    )
     header = [(0, 1, 1, 1, "STT"), (0, 2, 1, 2, "Đơn vị"), (0, 3, 1, 3, "Tổng số đánh giá")]
     for i, label in enumerate(LEVELS.values()):
         c = 4 + 2 * i
-        header += [(0, c, 0, c + 1, label), (1, c, 1, c, "Số lượng"), (1, c + 1, 1, c + 1, "Tỷ lệ (%)")]
+        header += [
+            (0, c, 0, c + 1, label),
+            (1, c, 1, c, "Số lượng"),
+            (1, c + 1, 1, c + 1, "Tỷ lệ (%)"),
+        ]
     for r0, c0, r1, c1, text in header:
         if (r0, c0) != (r1, c1):
             ws.merge_cells(start_row=top + r0, start_column=c0, end_row=top + r1, end_column=c1)

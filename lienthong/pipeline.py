@@ -38,10 +38,16 @@ class StreamResult:
     outcome: str
 
     def summary(self) -> str:
-        span = f" {self.window.start.isoformat()}..{self.window.end.isoformat()}" if self.window else ""
+        span = (
+            f" {self.window.start.isoformat()}..{self.window.end.isoformat()}"
+            if self.window
+            else ""
+        )
         rate = self.counts.read / self.seconds if self.seconds > 0 else 0.0
-        return (f"{self.source}.{self.stream}{span} batch={self.batch_id} {self.outcome} "
-                f"{self.counts.summary()} ({self.seconds:.1f}s, {rate:,.0f} rec/s)")
+        return (
+            f"{self.source}.{self.stream}{span} batch={self.batch_id} {self.outcome} "
+            f"{self.counts.summary()} ({self.seconds:.1f}s, {rate:,.0f} rec/s)"
+        )
 
 
 Progress = Callable[[str, BatchCounts, float], None]
@@ -70,13 +76,18 @@ def sync(
     with connector:
         for stream in source.streams:
             window = _window(engine, source, stream, since, until)
-            ctx = MappingContext(key, _known_procedures(engine) if stream.name == "dossiers" else None)
-            results.append(_sync_stream(engine, source, stream, connector, window, ctx, run_id, progress))
+            ctx = MappingContext(
+                key, _known_procedures(engine) if stream.name == "dossiers" else None
+            )
+            results.append(
+                _sync_stream(engine, source, stream, connector, window, ctx, run_id, progress)
+            )
     return results
 
 
-def _window(engine: Engine, source: Source, stream: Stream, since: datetime | None,
-            until: datetime) -> Window | None:
+def _window(
+    engine: Engine, source: Source, stream: Stream, since: datetime | None, until: datetime
+) -> Window | None:
     if not stream.windowed:
         return None
     if since is None:
@@ -97,13 +108,26 @@ def _known_procedures(engine: Engine) -> frozenset[str] | None:
     return codes or None  # an empty catalogue checks nothing rather than rejecting everything
 
 
-def _sync_stream(engine, source: Source, stream: Stream, connector, window: Window | None,
-                 ctx: MappingContext, run_id: str, progress: Progress | None) -> StreamResult:
+def _sync_stream(
+    engine,
+    source: Source,
+    stream: Stream,
+    connector,
+    window: Window | None,
+    ctx: MappingContext,
+    run_id: str,
+    progress: Progress | None,
+) -> StreamResult:
     mapping = load_object(stream.mapping)
     redact = load_object(stream.redact) if stream.redact else (lambda raw, _ctx: raw)
     started = time.monotonic()
-    batch = Batch(engine, source=source.key, stream=stream.name,
-                  window=(window.start, window.end) if window else None, run_id=run_id)
+    batch = Batch(
+        engine,
+        source=source.key,
+        stream=stream.name,
+        window=(window.start, window.end) if window else None,
+        run_id=run_id,
+    )
     with batch:
         for page in connector.fetch(stream.name, window):
             records, rejections = [], []
@@ -118,7 +142,14 @@ def _sync_stream(engine, source: Source, stream: Stream, connector, window: Wind
                 progress(f"{source.key}.{stream.name}", batch.counts, time.monotonic() - started)
         if window is not None:
             batch.set_watermark(window.end)
-    result = StreamResult(source.key, stream.name, batch.batch_id, window, batch.counts,
-                          time.monotonic() - started, batch.outcome)
+    result = StreamResult(
+        source.key,
+        stream.name,
+        batch.batch_id,
+        window,
+        batch.counts,
+        time.monotonic() - started,
+        batch.outcome,
+    )
     log.info("%s", result.summary())
     return result

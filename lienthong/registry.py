@@ -59,8 +59,11 @@ SOURCES: dict[str, Source] = {
             streams=(
                 Stream("agencies", "mappings.one_stop:map_agency", windowed=False),
                 Stream("procedures", "mappings.one_stop:map_procedure", windowed=False),
-                Stream("dossiers", "mappings.one_stop:map_dossier",
-                       redact="mappings.one_stop:redact_dossier"),
+                Stream(
+                    "dossiers",
+                    "mappings.one_stop:map_dossier",
+                    redact="mappings.one_stop:redact_dossier",
+                ),
                 Stream("ratings", "mappings.one_stop:map_rating"),
             ),
             simulator="simulators.one_stop:make_stand_in",

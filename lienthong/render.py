@@ -12,10 +12,18 @@ from warehouse.reports.satisfaction import LEVELS, Satisfaction
 # The CSV header of Phụ lục 01 is a contract with the staff's spreadsheets: keep it exact.
 PHU_LUC_01_CSV_HEADER = ["agency_code", "agency_name", *COLUMNS]
 _SHORT = {
-    "received_total": "recv", "received_online": "online", "received_direct": "direct",
-    "received_postal": "postal", "carried_over": "carried", "resolved_total": "resolved",
-    "resolved_early": "early", "resolved_on_time": "on_time", "resolved_late": "late",
-    "pending_total": "pending", "pending_within_due": "in_due", "pending_overdue": "overdue",
+    "received_total": "recv",
+    "received_online": "online",
+    "received_direct": "direct",
+    "received_postal": "postal",
+    "carried_over": "carried",
+    "resolved_total": "resolved",
+    "resolved_early": "early",
+    "resolved_on_time": "on_time",
+    "resolved_late": "late",
+    "pending_total": "pending",
+    "pending_within_due": "in_due",
+    "pending_overdue": "overdue",
 }
 
 
@@ -45,8 +53,7 @@ def phu_luc_01_table(report: Report, name_width: int = 40) -> str:
 
     header = [report.by, "name", *(_SHORT[c] for c in COLUMNS)]
     rows = [[r.code, name(r.name), *r.values()] for r in [*report.rows, report.total]]
-    title = (f"Phụ lục 01 — {report.start.isoformat()} .. {report.end.isoformat()} "
-             f"(by {report.by})")
+    title = f"Phụ lục 01 — {report.start.isoformat()} .. {report.end.isoformat()} (by {report.by})"
     notes = "".join(f"\nnote: {n}" for n in report.notes)
     return f"{title}\n{text_table(header, rows, right_from=2)}{notes}"
 

@@ -18,10 +18,12 @@ def stand_ins(seed: int = 2019, scenario: str = "langson-2019h1", faults: str = 
     from simulators.server import PrefixDispatcher
 
     knobs = Faults.parse(faults) if faults else Faults()
-    return PrefixDispatcher({
-        f"/{key}": load_object(source.simulator)(seed=seed, scenario=scenario, faults=knobs)
-        for key, source in SOURCES.items()
-    })
+    return PrefixDispatcher(
+        {
+            f"/{key}": load_object(source.simulator)(seed=seed, scenario=scenario, faults=knobs)
+            for key, source in SOURCES.items()
+        }
+    )
 
 
 def stand_in_connection(base_url: str, key: str) -> Connection:
@@ -42,5 +44,7 @@ def stand_in_connection(base_url: str, key: str) -> Connection:
 def stand_in_uri(base_url: str, key: str) -> str:
     """The same connection in Airflow's URI form, for AIRFLOW_CONN_<ID>."""
     parts = urlsplit(base_url)
-    return (f"http://{quote(USERNAME)}:{quote(PASSWORD)}@{parts.hostname}:{parts.port}/{key}"
-            f"?dstcode={DSTCODE}&madonvi={DSTCODE}")
+    return (
+        f"http://{quote(USERNAME)}:{quote(PASSWORD)}@{parts.hostname}:{parts.port}/{key}"
+        f"?dstcode={DSTCODE}&madonvi={DSTCODE}"
+    )

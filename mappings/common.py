@@ -97,8 +97,15 @@ def local_datetime(raw: Mapping[str, Any], name: str, fmt: str) -> datetime | No
             # several times faster, and datetime() still rejects 31 February.
             if len(value) != 14 or not (value.isascii() and value.isdigit()):
                 raise ValueError(value)
-            return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]),
-                            int(value[10:12]), int(value[12:14]), tzinfo=LOCAL_TZ)
+            return datetime(
+                int(value[:4]),
+                int(value[4:6]),
+                int(value[6:8]),
+                int(value[8:10]),
+                int(value[10:12]),
+                int(value[12:14]),
+                tzinfo=LOCAL_TZ,
+            )
         return datetime.strptime(value, fmt).replace(tzinfo=LOCAL_TZ)
     except ValueError:
         raise MappingError(f"unparseable date {name}={value!r} (expected {fmt})") from None

@@ -119,9 +119,12 @@ class Batch:
         self._watermark = value
 
     # -- loading -----------------------------------------------------------------------------
-    def load_page(self, records: Sequence[Canonical], rejections: Sequence[tuple[Rejection, Any]] = ()) -> BatchCounts:
+    def load_page(
+        self, records: Sequence[Canonical], rejections: Sequence[tuple[Rejection, Any]] = ()
+    ) -> BatchCounts:
         """Upsert one page of canonical records and quarantine its rejections."""
-        assert self._conn is not None, "load_page outside the batch context"
+        if self._conn is None:
+            raise RuntimeError("load_page called outside the batch's `with` block")
         page = BatchCounts(read=len(records) + len(rejections))
         by_entity: dict[str, tuple[Entity, list[Canonical]]] = {}
         for record in records:
@@ -146,7 +149,10 @@ class Batch:
             prior = rows.get(key)
             if prior is not None:
                 counts.unchanged += 1  # repeated within the page: keep the newest only
-                if entity.updated_column and row[entity.updated_column] < prior[entity.updated_column]:
+                if (
+                    entity.updated_column
+                    and row[entity.updated_column] < prior[entity.updated_column]
+                ):
                     continue
             row["content_hash"] = content_hash(row)
             row["batch_id"] = self.batch_id
@@ -160,7 +166,9 @@ class Batch:
             stored = existing.get(key)
             if stored is None:
                 inserts.append(row)
-            elif entity.updated_column and row[entity.updated_column] < stored[entity.updated_column]:
+            elif (
+                entity.updated_column and row[entity.updated_column] < stored[entity.updated_column]
+            ):
                 counts.stale += 1
             elif row["content_hash"] == stored["content_hash"]:
                 counts.unchanged += 1
@@ -186,8 +194,10 @@ class Batch:
         counts.updated += len(updates)
         if histories:
             changed = {tuple(r[c] for c in entity.key) for r in (*inserts, *updates)}
-            self._append_history({k: d for k, d in histories.items() if k in changed},
-                                 fresh={tuple(r[c] for c in entity.key) for r in inserts})
+            self._append_history(
+                {k: d for k, d in histories.items() if k in changed},
+                fresh={tuple(r[c] for c in entity.key) for r in inserts},
+            )
         return counts
 
     def _existing(self, entity: Entity, keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
@@ -230,7 +240,12 @@ class Batch:
             )
             known.update((d, s, at) for d, s, at in self._conn.execute(q))
         new_events = [
-            {"dossier_id": ids[k], "status": e.status, "changed_at": e.at, "batch_id": self.batch_id}
+            {
+                "dossier_id": ids[k],
+                "status": e.status,
+                "changed_at": e.at,
+                "batch_id": self.batch_id,
+            }
             for k, dossier in dossiers.items()
             for e in dossier.history
             if (ids[k], e.status, e.at.astimezone(UTC)) not in known
@@ -270,8 +285,13 @@ class Batch:
         if seen:
             self._conn.execute(
                 update(q)
-                .where(and_(q.c.source == self.source, q.c.stream == self.stream,
-                            q.c.payload_hash == bindparam("_digest")))
+                .where(
+                    and_(
+                        q.c.source == self.source,
+                        q.c.stream == self.stream,
+                        q.c.payload_hash == bindparam("_digest"),
+                    )
+                )
                 .values(batch_id=self.batch_id),
                 [{"_digest": d} for d in seen],
             )
@@ -305,8 +325,12 @@ class Batch:
                 conn.execute(
                     update(lb)
                     .where(lb.c.id == self.batch_id)
-                    .values(finished_at=_now(), outcome="failed", error=message,
-                            records_read=self.counts.read)
+                    .values(
+                        finished_at=_now(),
+                        outcome="failed",
+                        error=message,
+                        records_read=self.counts.read,
+                    )
                 )
         except Exception:  # the warehouse itself may be what failed; the first error wins
             log.exception("could not record the failure of batch %s", self.batch_id)
@@ -318,14 +342,19 @@ class Batch:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(lb.c.id, lb.c.pid).where(
-                    and_(lb.c.source == self.source, lb.c.stream == self.stream,
-                         lb.c.outcome == "running", lb.c.host == host)
+                    and_(
+                        lb.c.source == self.source,
+                        lb.c.stream == self.stream,
+                        lb.c.outcome == "running",
+                        lb.c.host == host,
+                    )
                 )
             ).all()
             dead = [bid for bid, pid in rows if pid is None or not _alive(pid)]
             if dead:
                 conn.execute(
-                    update(lb).where(lb.c.id.in_(dead))
+                    update(lb)
+                    .where(lb.c.id.in_(dead))
                     .values(outcome="abandoned", error="the process ended without finishing")
                 )
 
@@ -342,18 +371,24 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def move_watermark(conn: Connection, source: str, stream: str, value: datetime, batch_id: int | None) -> None:
+def move_watermark(
+    conn: Connection, source: str, stream: str, value: datetime, batch_id: int | None
+) -> None:
     """Upsert the watermark of a stream; it only ever moves forward."""
     w = schema.watermarks
     current = conn.execute(
         select(w.c.value).where(and_(w.c.source == source, w.c.stream == stream))
     ).scalar_one_or_none()
     if current is None:
-        conn.execute(insert(w).values(source=source, stream=stream, value=value,
-                                      batch_id=batch_id, updated_at=_now()))
+        conn.execute(
+            insert(w).values(
+                source=source, stream=stream, value=value, batch_id=batch_id, updated_at=_now()
+            )
+        )
     elif value > current:
         conn.execute(
-            update(w).where(and_(w.c.source == source, w.c.stream == stream))
+            update(w)
+            .where(and_(w.c.source == source, w.c.stream == stream))
             .values(value=value, batch_id=batch_id, updated_at=_now())
         )
 

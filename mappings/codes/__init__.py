@@ -25,7 +25,7 @@ class CodeList:
     maps: tuple[dict[str, object], ...]
 
     def lookup(self, code: object, on: date | None = None) -> object:
-        """Canonical value of a source code, under the version in force on `on` (default: latest)."""
+        """Canonical value of a source code under the version in force on `on` (default: latest)."""
         i = len(self.starts) - 1 if on is None else bisect.bisect_right(self.starts, on) - 1
         # A date before the first version still uses the first one: the oldest rules we know.
         table = self.maps[max(i, 0)]

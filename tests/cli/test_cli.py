@@ -46,28 +46,64 @@ def test_sync_then_report_through_the_connection_variable(env, stand_in, monkeyp
     assert main(["sync", "one_stop"]) == 0
     assert "inserted=0 updated=0" in capsys.readouterr().out
 
-    assert main(["report", "phu-luc-01", "--from", "2019-01-01", "--to", "2019-06-30",
-                 "--format", "csv"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "phu-luc-01",
+                "--from",
+                "2019-01-01",
+                "--to",
+                "2019-06-30",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[-1]["agency_code"] == "TOTAL" and int(rows[-1]["received_total"]) > 0
     for row in rows:
         assert int(row["received_total"]) == int(row["resolved_total"]) + int(row["pending_total"])
 
-    assert main(["report", "phu-luc-01", "--from", "2019-01-01", "--to", "2019-06-30",
-                 "--by", "field"]) == 0
+    assert (
+        main(
+            ["report", "phu-luc-01", "--from", "2019-01-01", "--to", "2019-06-30", "--by", "field"]
+        )
+        == 0
+    )
     assert "(by field)" in capsys.readouterr().out
 
     assert main(["report", "satisfaction", "--from", "2019-01-01", "--to", "2019-06-30"]) == 0
     assert "Rất hài lòng" in capsys.readouterr().out
 
-    assert main(["report", "phu-luc-01", "--from", "2019-01-01", "--to", "2019-06-30",
-                 "--format", "xlsx"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "phu-luc-01",
+                "--from",
+                "2019-01-01",
+                "--to",
+                "2019-06-30",
+                "--format",
+                "xlsx",
+            ]
+        )
+        == 0
+    )
     path = env / "var" / "reports" / "phu-luc-01_2019-01-01_2019-06-30.xlsx"
     assert f"wrote {path.relative_to(env)}" in capsys.readouterr().out or path.exists()
     ws = load_workbook(path).active
     texts = {c.value for row in ws.iter_rows() for c in row if c.value}
-    assert {"Số hồ sơ nhận giải quyết", "Kết quả giải quyết", "Trả đúng hạn", "Tổng cộng",
-            "(3)=(4)+(5)+(6)", "(11)=(12)+(13)"} <= texts
+    assert {
+        "Số hồ sơ nhận giải quyết",
+        "Kết quả giải quyết",
+        "Trả đúng hạn",
+        "Tổng cộng",
+        "(3)=(4)+(5)+(6)",
+        "(11)=(12)+(13)",
+    } <= texts
     assert "Kỳ báo cáo: từ ngày 01/01/2019 đến ngày 30/06/2019" in texts
     top = next(c.row for c in ws["A"] if c.value == "STT")
     merged = {str(r) for r in ws.merged_cells.ranges}

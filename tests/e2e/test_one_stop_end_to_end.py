@@ -1,4 +1,4 @@
-"""Stand-in over real HTTP -> sync -> warehouse -> report, checked against the stand-in's own data."""
+"""Stand-in over real HTTP -> sync -> warehouse -> report, checked against its own data."""
 
 from __future__ import annotations
 
@@ -57,16 +57,32 @@ def expected_phu_luc_01(truth, start: date, end: date) -> dict[str, Counter]:
 
 
 def as_counters(report) -> dict[str, Counter]:
-    names = ("received_online", "received_direct", "received_postal", "carried_over",
-             "resolved_early", "resolved_on_time", "resolved_late", "pending_within_due",
-             "pending_overdue")
-    return {r.code: Counter({n: getattr(r, n) for n in names if getattr(r, n)})
-            for r in report.rows}
+    names = (
+        "received_online",
+        "received_direct",
+        "received_postal",
+        "carried_over",
+        "resolved_early",
+        "resolved_on_time",
+        "resolved_late",
+        "pending_within_due",
+        "pending_overdue",
+    )
+    return {
+        r.code: Counter({n: getattr(r, n) for n in names if getattr(r, n)}) for r in report.rows
+    }
 
 
 def run_sync(engine, base_url):
-    return sync("one_stop", load(), since=SINCE, until=UNTIL, engine=engine,
-                connection=stand_in_connection(base_url, "one_stop"), run_id="test")
+    return sync(
+        "one_stop",
+        load(),
+        since=SINCE,
+        until=UNTIL,
+        engine=engine,
+        connection=stand_in_connection(base_url, "one_stop"),
+        run_id="test",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +101,16 @@ def test_report_equals_an_independent_count_of_the_stand_in(engine, dataset):
     assert all(r.outcome == "succeeded" for r in results)
     for period in (H1, Q2):
         report = phu_luc_01(engine, *period)
-        assert as_counters(report) == {k: v for k, v in
-                                       expected_phu_luc_01(dataset.truth, *period).items()}
+        assert as_counters(report) == {
+            k: v for k, v in expected_phu_luc_01(dataset.truth, *period).items()
+        }
         for row in [*report.rows, report.total]:
             assert row.received_total == row.resolved_total + row.pending_total
-    ratings = [r for r in dataset.ratings
-               if H1[0] <= datetime.strptime(r["NgayDanhGia"], "%Y%m%d%H%M%S").date() <= H1[1]]
+    ratings = [
+        r
+        for r in dataset.ratings
+        if H1[0] <= datetime.strptime(r["NgayDanhGia"], "%Y%m%d%H%M%S").date() <= H1[1]
+    ]
     levels = Counter(int(r["MucDoHaiLong"]) for r in ratings)
     assert satisfaction(engine, *H1).total.counts == {lv: levels[lv] for lv in (1, 2, 3)}
 
@@ -122,8 +142,9 @@ def test_malformed_records_are_quarantined_with_their_reason_and_the_rest_loads(
     dossiers = next(r for r in results if r.stream == "dossiers")
     assert dossiers.counts.rejected == len(corrupted.malformed)
     with engine.connect() as conn:
-        rows = conn.execute(select(schema.rejected_records.c.source_id,
-                                   schema.rejected_records.c.reason)).all()
+        rows = conn.execute(
+            select(schema.rejected_records.c.source_id, schema.rejected_records.c.reason)
+        ).all()
     assert len(rows) == len(corrupted.malformed)
     got = Counter(next(k for k, v in REASONS.items() if v in reason) for _, reason in rows)
     assert got == Counter(corrupted.malformed.values())

@@ -35,8 +35,10 @@ def raw(**over) -> dict:
         "TrangThaiHoSo": "10",
         "DuocThanhToanTrucTuyen": 1,
         "TaiCho": 0,
-        "DanhSachLePhi": [{"MaPhiLePhi": "LP1", "TenPhiLePhi": "Lệ phí", "Gia": 50000},
-                          {"MaPhiLePhi": "P2", "TenPhiLePhi": "Phí", "Gia": "20000"}],
+        "DanhSachLePhi": [
+            {"MaPhiLePhi": "LP1", "TenPhiLePhi": "Lệ phí", "Gia": 50000},
+            {"MaPhiLePhi": "P2", "TenPhiLePhi": "Phí", "Gia": "20000"},
+        ],
         "NgayCapNhat": "20190115090000",
     }
     base.update(over)
@@ -60,7 +62,9 @@ def test_a_complete_record_maps_every_field():
 def test_the_id_number_becomes_a_keyed_hash():
     d = map_dossier(raw(), CTX)
     assert d.applicant_ref and "020190001234" not in d.applicant_ref and len(d.applicant_ref) == 64
-    assert d.applicant_ref == map_dossier(raw(SoGiayToChuHoSo=" 0201 9000 1234 "), CTX).applicant_ref
+    assert (
+        d.applicant_ref == map_dossier(raw(SoGiayToChuHoSo=" 0201 9000 1234 "), CTX).applicant_ref
+    )
     other_key = MappingContext(b"x" * 32, CTX.known_procedures)
     assert map_dossier(raw(), other_key).applicant_ref != d.applicant_ref
 
@@ -81,7 +85,9 @@ def test_every_result_delivery_code(source, canonical):
     assert map_dossier(raw(HinhThuc=source), CTX).result_delivery == canonical
 
 
-@pytest.mark.parametrize("source, canonical", [("1", 1), ("2", 2), ("3", 3), ("4", 4), (None, None)])
+@pytest.mark.parametrize(
+    "source, canonical", [("1", 1), ("2", 2), ("3", 3), ("4", 4), (None, None)]
+)
 def test_every_applicant_type(source, canonical):
     assert map_dossier(raw(LoaiDoiTuong=source), CTX).applicant_type == canonical
 
@@ -140,8 +146,10 @@ def test_end_time_is_handover_when_never_marked_resolved():
 
 @pytest.mark.parametrize("status", ["7", "8"])
 def test_withdrawn_or_stopped_dossiers_end_at_that_event(status):
-    d = map_dossier(raw(TrangThaiHoSo=status, NgayKetThucXuLy=..., NgayTra=...,
-                        NgayCapNhat="20190110103000"), CTX)
+    d = map_dossier(
+        raw(TrangThaiHoSo=status, NgayKetThucXuLy=..., NgayTra=..., NgayCapNhat="20190110103000"),
+        CTX,
+    )
     assert d.status == int(status)
     assert d.ended_at == t("20190110103000")
 
@@ -168,20 +176,42 @@ def test_progress_rows_give_the_history_and_the_first_resolution_wins():
 
 
 def test_history_always_holds_the_current_status():
-    d = map_dossier(raw(TrangThaiHoSo="5", NgayKetThucXuLy=..., NgayTra=...,
-                        NgayCapNhat="20190108080000"), CTX)
+    d = map_dossier(
+        raw(TrangThaiHoSo="5", NgayKetThucXuLy=..., NgayTra=..., NgayCapNhat="20190108080000"), CTX
+    )
     assert d.history[-1] == StatusEvent(5, t("20190108080000"))
 
 
 def test_the_rescheduled_due_date_is_kept_and_flagged():
-    rounds = [{"NgayYeuCau": "20190108080000", "NgayHenTraTruoc": "20190115170000",
-               "NgayHenTraMoi": "20190122170000"}]
-    d = map_dossier(raw(DanhSachHoSoBoSung=rounds, NgayHenTra="20190122170000", NgayTra=...,
-                        TrangThaiHoSo="4", NgayKetThucXuLy=...), CTX)
+    rounds = [
+        {
+            "NgayYeuCau": "20190108080000",
+            "NgayHenTraTruoc": "20190115170000",
+            "NgayHenTraMoi": "20190122170000",
+        }
+    ]
+    d = map_dossier(
+        raw(
+            DanhSachHoSoBoSung=rounds,
+            NgayHenTra="20190122170000",
+            NgayTra=...,
+            TrangThaiHoSo="4",
+            NgayKetThucXuLy=...,
+        ),
+        CTX,
+    )
     assert d.due_at == t("20190122170000") and d.due_extended
     # Without NgayHenTra, the latest round gives the due date.
-    d = map_dossier(raw(DanhSachHoSoBoSung=rounds, NgayHenTra=..., NgayTra=...,
-                        TrangThaiHoSo="4", NgayKetThucXuLy=...), CTX)
+    d = map_dossier(
+        raw(
+            DanhSachHoSoBoSung=rounds,
+            NgayHenTra=...,
+            NgayTra=...,
+            TrangThaiHoSo="4",
+            NgayKetThucXuLy=...,
+        ),
+        CTX,
+    )
     assert d.due_at == t("20190122170000") and d.due_extended
     assert not map_dossier(raw(), CTX).due_extended
 
@@ -203,30 +233,71 @@ def test_ratings_every_level_and_rejections():
     for level in (1, 2, 3):
         assert map_rating({**base, "MucDoHaiLong": str(level)}, CTX).level == level
     assert "unknown satisfaction code" in map_rating({**base, "MucDoHaiLong": "4"}, CTX).reason
-    assert "missing rating date" in map_rating({**base, "NgayDanhGia": "", "MucDoHaiLong": 1}, CTX).reason
-    assert "missing rating id" in map_rating({**base, "MaDanhGia": None, "MucDoHaiLong": 1}, CTX).reason
+    assert (
+        "missing rating date"
+        in map_rating({**base, "NgayDanhGia": "", "MucDoHaiLong": 1}, CTX).reason
+    )
+    assert (
+        "missing rating id"
+        in map_rating({**base, "MaDanhGia": None, "MucDoHaiLong": 1}, CTX).reason
+    )
 
 
 def test_catalogue_rows():
     a = map_agency({"MaCoQuan": "000.00.12.H22", "TenCoQuan": "Sở Tư pháp"}, CTX)
     assert (a.code, a.name, a.parent_code) == ("000.00.12.H22", "Sở Tư pháp", None)
     assert "missing TenCoQuan" in map_agency({"MaCoQuan": "X"}, CTX).reason
-    p = map_procedure({"MaTTHC": "1.001612", "TenTTHC": "Cấp phiếu lý lịch tư pháp",
-                       "MaLinhVuc": "LLTP", "TenLinhVuc": "Lý lịch tư pháp",
-                       "MaCoQuan": "000.00.12.H22", "ThoiHanGiaiQuyet": 10, "DonViThoiHan": "ngay",
-                       "MucDo": "3", "LePhi": 200000, "NgayCapNhat": "20190101000000"}, CTX)
-    assert (p.legal_duration, p.duration_unit, p.online_level, p.fee_amount) == (10.0, "day", "level_3", 200000)
-    assert "unknown duration unit" in map_procedure({"MaTTHC": "1", "TenTTHC": "x", "DonViThoiHan": "tuan"}, CTX).reason
+    p = map_procedure(
+        {
+            "MaTTHC": "1.001612",
+            "TenTTHC": "Cấp phiếu lý lịch tư pháp",
+            "MaLinhVuc": "LLTP",
+            "TenLinhVuc": "Lý lịch tư pháp",
+            "MaCoQuan": "000.00.12.H22",
+            "ThoiHanGiaiQuyet": 10,
+            "DonViThoiHan": "ngay",
+            "MucDo": "3",
+            "LePhi": 200000,
+            "NgayCapNhat": "20190101000000",
+        },
+        CTX,
+    )
+    assert (p.legal_duration, p.duration_unit, p.online_level, p.fee_amount) == (
+        10.0,
+        "day",
+        "level_3",
+        200000,
+    )
+    assert (
+        "unknown duration unit"
+        in map_procedure({"MaTTHC": "1", "TenTTHC": "x", "DonViThoiHan": "tuan"}, CTX).reason
+    )
     # The online levels of Decree 42/2022 exist only from 15/8/2022 on.
-    assert "unknown online_level" in map_procedure({"MaTTHC": "1", "TenTTHC": "x", "MucDo": "TT",
-                                                    "NgayCapNhat": "20190101000000"}, CTX).reason
-    later = map_procedure({"MaTTHC": "1", "TenTTHC": "x", "MucDo": "TT", "NgayCapNhat": "20230101000000"}, CTX)
+    assert (
+        "unknown online_level"
+        in map_procedure(
+            {"MaTTHC": "1", "TenTTHC": "x", "MucDo": "TT", "NgayCapNhat": "20190101000000"}, CTX
+        ).reason
+    )
+    later = map_procedure(
+        {"MaTTHC": "1", "TenTTHC": "x", "MucDo": "TT", "NgayCapNhat": "20230101000000"}, CTX
+    )
     assert later.online_level == "full"
 
 
-@pytest.mark.parametrize("value", ["2019010508000", "201901050800000", "2019-01-05 08:00",
-                                   "20190230080000", "20191305080000", "20190105250000",
-                                   "２０１９０１０５０８００００", "+2019010508000"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2019010508000",
+        "201901050800000",
+        "2019-01-05 08:00",
+        "20190230080000",
+        "20191305080000",
+        "20190105250000",
+        "２０１９０１０５０８００００",
+        "+2019010508000",
+    ],
+)
 def test_compact_dates_are_strict(value):
     result = map_dossier(raw(NgayNopHoSo=value), CTX)
     assert isinstance(result, Rejection) and "unparseable date NgayNopHoSo" in result.reason

@@ -19,19 +19,34 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=LOCAL_TZ)
 
 
-def d(key, received, *, ended=None, due=None, status=None, channel=1, agency="A1",
-      procedure="P1") -> Dossier:
+def d(
+    key, received, *, ended=None, due=None, status=None, channel=1, agency="A1", procedure="P1"
+) -> Dossier:
     status = status or (9 if ended else 4)
     recv = at(received) if received else None
     history = ((StatusEvent(2, recv),) if recv else ()) + (
-        (StatusEvent(status, at(ended)),) if ended else ())
+        (StatusEvent(status, at(ended)),) if ended else ()
+    )
     return Dossier(
-        source_id=key, dossier_number=key, procedure_code=procedure, agency_code=agency,
-        applicant_type=1, applicant_ref=None, channel=channel, result_delivery=0,
-        submitted_at=recv, received_at=recv, due_at=at(due) if due else None,
-        due_extended=False, ended_at=at(ended) if ended else None, status=status,
-        on_the_spot=False, paid_online=False, fee_amount=0,
-        source_updated_at=at(ended or received or "2019-01-01T00:00"), history=history,
+        source_id=key,
+        dossier_number=key,
+        procedure_code=procedure,
+        agency_code=agency,
+        applicant_type=1,
+        applicant_ref=None,
+        channel=channel,
+        result_delivery=0,
+        submitted_at=recv,
+        received_at=recv,
+        due_at=at(due) if due else None,
+        due_extended=False,
+        ended_at=at(ended) if ended else None,
+        status=status,
+        on_the_spot=False,
+        paid_online=False,
+        fee_amount=0,
+        source_updated_at=at(ended or received or "2019-01-01T00:00"),
+        history=history,
     )
 
 
@@ -50,8 +65,14 @@ CASES = [
     d("not-accepted", "2019-02-01T08:00", status=1, channel=2),
     d("next-quarter", "2019-04-01T08:00"),
     d("no-due", "2019-02-01T08:00", ended="2019-02-03T10:00", agency="A2", procedure="P9"),
-    d("withdrawn", "2019-02-01T08:00", ended="2019-02-20T10:00", due="2019-02-15T17:00",
-      status=7, agency="A2"),
+    d(
+        "withdrawn",
+        "2019-02-01T08:00",
+        ended="2019-02-20T10:00",
+        due="2019-02-15T17:00",
+        status=7,
+        agency="A2",
+    ),
     # 23:30 local on 31 March is 16:30 UTC: still Q1. 00:30 local on 1 April is 17:30 UTC on
     # 31 March: Q2. A report in UTC would swap them.
     d("late-evening", "2019-03-31T23:30", agency="A2"),
@@ -64,8 +85,9 @@ def loaded(engine):
     with Batch(engine, source="one_stop", stream="agencies") as b:
         b.load_page([Agency("A1", "Sở Tư pháp", None), Agency("A2", "Sở Y tế", None)])
     with Batch(engine, source="one_stop", stream="procedures") as b:
-        b.load_page([Procedure("P1", "Cấp phiếu", "F1", "Lý lịch tư pháp", "A1", 10, "day",
-                               "level_3", 0)])
+        b.load_page(
+            [Procedure("P1", "Cấp phiếu", "F1", "Lý lịch tư pháp", "A1", 10, "day", "level_3", 0)]
+        )
     with Batch(engine, source="one_stop", stream="dossiers") as b:
         b.load_page(CASES)
     return engine
@@ -75,11 +97,21 @@ def test_every_counting_rule(loaded):
     report = phu_luc_01(loaded, *Q1)
     a1, a2 = report.rows
     assert (a1.code, a1.name, a2.name) == ("A1", "Sở Tư pháp", "Sở Y tế")
-    assert (a1.received_online, a1.received_direct, a1.received_postal, a1.carried_over) == (2, 4, 1, 1)
+    assert (a1.received_online, a1.received_direct, a1.received_postal, a1.carried_over) == (
+        2,
+        4,
+        1,
+        1,
+    )
     assert (a1.resolved_early, a1.resolved_on_time, a1.resolved_late) == (2, 1, 1)
     assert (a1.pending_within_due, a1.pending_overdue) == (3, 1)
     # A2: no-due (resolved, counted on time), withdrawn (ended late), late-evening (pending).
-    assert (a2.received_direct, a2.resolved_on_time, a2.resolved_late, a2.pending_total) == (3, 1, 1, 1)
+    assert (a2.received_direct, a2.resolved_on_time, a2.resolved_late, a2.pending_total) == (
+        3,
+        1,
+        1,
+        1,
+    )
     assert report.no_due_date == 1 and "no due date" in report.notes[0]
     assert report.total.received_total == a1.received_total + a2.received_total == 11
 
@@ -89,8 +121,9 @@ def test_received_equals_resolved_plus_pending_on_every_row(loaded):
         report = phu_luc_01(loaded, *Q1, by=by)
         for row in [*report.rows, report.total]:
             assert row.received_total == row.resolved_total + row.pending_total, (by, row)
-            assert row.received_total == (row.received_online + row.received_direct
-                                          + row.received_postal + row.carried_over)
+            assert row.received_total == (
+                row.received_online + row.received_direct + row.received_postal + row.carried_over
+            )
 
 
 def test_by_field_uses_the_catalogue(loaded):
@@ -103,10 +136,12 @@ def test_by_field_uses_the_catalogue(loaded):
 def test_csv_header_is_exact_and_total_row_is_total(loaded):
     text = phu_luc_01_csv(phu_luc_01(loaded, *Q1))
     lines = text.splitlines()
-    assert lines[0] == ("agency_code,agency_name,received_total,received_online,received_direct,"
-                        "received_postal,carried_over,resolved_total,resolved_early,"
-                        "resolved_on_time,resolved_late,pending_total,pending_within_due,"
-                        "pending_overdue")
+    assert lines[0] == (
+        "agency_code,agency_name,received_total,received_online,received_direct,"
+        "received_postal,carried_over,resolved_total,resolved_early,"
+        "resolved_on_time,resolved_late,pending_total,pending_within_due,"
+        "pending_overdue"
+    )
     assert lines[0].split(",") == PHU_LUC_01_CSV_HEADER and len(COLUMNS) == 12
     assert lines[-1].startswith("TOTAL,")
 
@@ -121,3 +156,11 @@ def test_bad_arguments_are_clear_errors(loaded):
         phu_luc_01(loaded, *Q1, by="officer")
     with pytest.raises(ValueError, match="ends before it starts"):
         phu_luc_01(loaded, Q1[1], Q1[0])
+
+
+def test_row_fields_follow_the_column_order():
+    from dataclasses import fields
+
+    from warehouse.reports.phu_luc_01 import Row
+
+    assert tuple(f.name for f in fields(Row))[2:] == COLUMNS

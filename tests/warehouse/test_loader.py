@@ -21,12 +21,24 @@ T0 = datetime(2019, 3, 1, 8, 0, tzinfo=LOCAL_TZ)
 def dossier(n: int, status: int = 4, updated: datetime = T0, **over) -> Dossier:
     history = [StatusEvent(2, T0 - timedelta(days=1)), StatusEvent(status, updated)]
     base = dict(
-        source_id=f"D{n}", dossier_number=f"D{n}", procedure_code="1.001612",
-        agency_code="000.00.12.H22", applicant_type=1, applicant_ref="ab" * 32, channel=2,
-        result_delivery=0, submitted_at=T0 - timedelta(days=1, hours=1),
-        received_at=T0 - timedelta(days=1), due_at=T0 + timedelta(days=5), due_extended=False,
-        ended_at=updated if status in (7, 8, 9, 10) else None, status=status,
-        on_the_spot=False, paid_online=True, fee_amount=50000, source_updated_at=updated,
+        source_id=f"D{n}",
+        dossier_number=f"D{n}",
+        procedure_code="1.001612",
+        agency_code="000.00.12.H22",
+        applicant_type=1,
+        applicant_ref="ab" * 32,
+        channel=2,
+        result_delivery=0,
+        submitted_at=T0 - timedelta(days=1, hours=1),
+        received_at=T0 - timedelta(days=1),
+        due_at=T0 + timedelta(days=5),
+        due_extended=False,
+        ended_at=updated if status in (7, 8, 9, 10) else None,
+        status=status,
+        on_the_spot=False,
+        paid_online=True,
+        fee_amount=50000,
+        source_updated_at=updated,
         history=tuple(history),
     )
     base.update(over)
@@ -47,8 +59,10 @@ def history(engine, source_id):
     d, h = schema.dossiers, schema.dossier_status_history
     with engine.connect() as conn:
         rows = conn.execute(
-            select(h.c.status, h.c.changed_at).join(d, d.c.id == h.c.dossier_id)
-            .where(d.c.source_id == source_id).order_by(h.c.changed_at, h.c.status)
+            select(h.c.status, h.c.changed_at)
+            .join(d, d.c.id == h.c.dossier_id)
+            .where(d.c.source_id == source_id)
+            .order_by(h.c.changed_at, h.c.status)
         ).all()
     return [(s, at) for s, at in rows]
 
@@ -81,8 +95,12 @@ def test_a_newer_version_updates_and_an_older_one_never_overwrites(engine):
 
 def test_each_status_change_is_appended_exactly_once(engine):
     v1 = dossier(1, status=4, updated=T0)
-    v2 = dossier(1, status=9, updated=T0 + timedelta(hours=2),
-                 history=v1.history + (StatusEvent(9, T0 + timedelta(hours=2)),))
+    v2 = dossier(
+        1,
+        status=9,
+        updated=T0 + timedelta(hours=2),
+        history=v1.history + (StatusEvent(9, T0 + timedelta(hours=2)),),
+    )
     for version in (v1, v1, v2, v2, v1):
         load(engine, [version])
     assert [s for s, _ in history(engine, "D1")] == [2, 4, 9]
@@ -103,17 +121,25 @@ def test_a_failing_batch_commits_nothing_and_its_audit_row_says_why(engine):
     mark = read_watermark(engine, "one_stop", "dossiers")
     before = warehouse_digest(engine)
     with pytest.raises(RuntimeError, match="remote went away"):
-        with Batch(engine, source="one_stop", stream="dossiers",
-                   window=(T0, T0 + timedelta(days=1))) as batch:
-            batch.load_page([dossier(n) for n in range(1, 50)],
-                            [(Rejection("missing dossier number (MaHoSo)"), {"x": 1})])
+        with Batch(
+            engine, source="one_stop", stream="dossiers", window=(T0, T0 + timedelta(days=1))
+        ) as batch:
+            batch.load_page(
+                [dossier(n) for n in range(1, 50)],
+                [(Rejection("missing dossier number (MaHoSo)"), {"x": 1})],
+            )
             batch.set_watermark(T0 + timedelta(days=1))
             raise RuntimeError("remote went away")
     assert warehouse_digest(engine) == before  # no dossiers, no quarantine, no watermark
     assert read_watermark(engine, "one_stop", "dossiers") == mark
     with engine.connect() as conn:
-        row = conn.execute(select(schema.load_batches).where(
-            schema.load_batches.c.id == batch.batch_id)).mappings().one()
+        row = (
+            conn.execute(
+                select(schema.load_batches).where(schema.load_batches.c.id == batch.batch_id)
+            )
+            .mappings()
+            .one()
+        )
     assert row["outcome"] == "failed" and "remote went away" in row["error"]
     assert row["finished_at"] is not None
 
@@ -138,13 +164,20 @@ def test_the_watermark_never_moves_backwards(engine):
 
 
 def test_quarantine_keeps_each_rejected_record_once_with_its_reason(engine):
-    rej = [(Rejection("unparseable date NgayTiepNhan='2019'", "D9"), {"MaHoSo": "D9"}),
-           (Rejection("missing dossier number (MaHoSo)"), {"MaTTHC": "1"})]
+    rej = [
+        (Rejection("unparseable date NgayTiepNhan='2019'", "D9"), {"MaHoSo": "D9"}),
+        (Rejection("missing dossier number (MaHoSo)"), {"MaTTHC": "1"}),
+    ]
     first = load(engine, [], rej)
     second = load(engine, [], rej)
     with engine.connect() as conn:
-        rows = conn.execute(select(schema.rejected_records).order_by(
-            schema.rejected_records.c.source_id)).mappings().all()
+        rows = (
+            conn.execute(
+                select(schema.rejected_records).order_by(schema.rejected_records.c.source_id)
+            )
+            .mappings()
+            .all()
+        )
     assert len(rows) == 2
     by_id = {r["source_id"]: r for r in rows}
     assert by_id["D9"]["reason"].startswith("unparseable date")
@@ -158,13 +191,23 @@ def test_a_run_killed_mid_batch_is_later_marked_abandoned(engine):
     import socket
 
     with engine.begin() as conn:
-        conn.execute(insert(schema.load_batches).values(
-            source="one_stop", stream="dossiers", started_at=datetime.now(UTC),
-            outcome="running", pid=dead_pid, host=socket.gethostname()))
+        conn.execute(
+            insert(schema.load_batches).values(
+                source="one_stop",
+                stream="dossiers",
+                started_at=datetime.now(UTC),
+                outcome="running",
+                pid=dead_pid,
+                host=socket.gethostname(),
+            )
+        )
     load(engine, [dossier(1)])
     with engine.connect() as conn:
-        outcomes = conn.execute(select(schema.load_batches.c.pid, schema.load_batches.c.outcome)
-                                .order_by(schema.load_batches.c.id)).all()
+        outcomes = conn.execute(
+            select(schema.load_batches.c.pid, schema.load_batches.c.outcome).order_by(
+                schema.load_batches.c.id
+            )
+        ).all()
     assert outcomes == [(dead_pid, "abandoned"), (os.getpid(), "succeeded")]
 
 
@@ -173,7 +216,8 @@ def test_times_come_back_timezone_aware_and_local_dates_are_local(engine):
     load(engine, [dossier(1, received_at=late_evening, due_at=late_evening + timedelta(days=1))])
     with engine.connect() as conn:
         received_at, received_date = conn.execute(
-            select(schema.dossiers.c.received_at, schema.dossiers.c.received_date)).one()
+            select(schema.dossiers.c.received_at, schema.dossiers.c.received_date)
+        ).one()
     assert received_at == late_evening and received_at.tzinfo is not None
     assert received_date.isoformat() == "2019-03-01"
 
@@ -193,17 +237,23 @@ def test_catalogues_and_ratings_upsert_by_key(engine):
     load(engine, [rating, rating], stream="ratings")
     load(engine, [dataclasses.replace(rating, level=2)], stream="ratings")
     with engine.connect() as conn:
-        assert conn.execute(select(schema.agencies.c.name)).scalar_one() == "Sở Tư pháp tỉnh Lạng Sơn"
+        assert (
+            conn.execute(select(schema.agencies.c.name)).scalar_one() == "Sở Tư pháp tỉnh Lạng Sơn"
+        )
         assert conn.execute(select(schema.ratings.c.level)).scalar_one() == 2
 
 
 def test_updates_change_only_the_rows_that_changed(engine):
     load(engine, [dossier(n) for n in range(10)])
-    changed = [dossier(n, status=9, updated=T0 + timedelta(hours=1)) if n < 3 else dossier(n)
-               for n in range(10)]
+    changed = [
+        dossier(n, status=9, updated=T0 + timedelta(hours=1)) if n < 3 else dossier(n)
+        for n in range(10)
+    ]
     batch = load(engine, changed)
     assert (batch.counts.updated, batch.counts.unchanged) == (3, 7)
     with engine.begin() as conn:  # the stored batch id says which load last changed a row
-        ids = dict(conn.execute(select(schema.dossiers.c.source_id, schema.dossiers.c.batch_id)).all())
+        ids = dict(
+            conn.execute(select(schema.dossiers.c.source_id, schema.dossiers.c.batch_id)).all()
+        )
         conn.execute(update(schema.dossiers).values(batch_id=None))
     assert ids["D0"] == batch.batch_id and ids["D9"] != batch.batch_id
