@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,11 @@ class Dossier:
     fee_amount: int  # integer VND, sum of the fee lines
     source_updated_at: datetime
     history: tuple[StatusEvent, ...] = field(default=())
+    # Source-specific facts worth keeping (JSON-able scalars only), e.g. a criminal record
+    # request's certificate type and purpose code. Never personal data, never content.
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    # Data-quality findings that do not stop a record from counting, e.g. "unknown_procedure".
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

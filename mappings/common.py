@@ -33,6 +33,12 @@ class MappingContext:
         normalised = "".join(id_number.split()).upper()
         return hmac.new(self.pseudonym_key, normalised.encode(), hashlib.sha256).hexdigest()
 
+    def procedure_flags(self, procedure_code: str) -> tuple[str, ...]:
+        """A dossier naming a procedure missing from the catalogue still counts, flagged."""
+        if self.known_procedures is not None and procedure_code not in self.known_procedures:
+            return ("unknown_procedure",)
+        return ()
+
 
 R = TypeVar("R")
 

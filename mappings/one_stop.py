@@ -56,8 +56,6 @@ def map_dossier(raw: Mapping[str, Any], ctx: MappingContext) -> Dossier:
     procedure = text(raw, "MaTTHC")
     if procedure is None:
         raise MappingError("missing procedure code (MaTTHC)")
-    if ctx.known_procedures is not None and procedure not in ctx.known_procedures:
-        raise MappingError(f"unknown procedure MaTTHC={procedure!r}")
 
     due_at, due_extended = _due(raw)
     if due_at is not None and received_at is not None and due_at < received_at:
@@ -89,6 +87,7 @@ def map_dossier(raw: Mapping[str, Any], ctx: MappingContext) -> Dossier:
         fee_amount=_fees(raw),
         source_updated_at=updated_at,
         history=history,
+        flags=ctx.procedure_flags(procedure),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -85,14 +86,23 @@ dossiers = Table(
     Column("received_date", Date),
     Column("due_date", Date),
     Column("ended_date", Date),
+    Column("attributes", JSON),  # source-specific facts, never personal data
+    Column("quality_flags", String(200)),  # comma-separated, e.g. unknown_procedure
     Column("source_updated_at", AwareDateTime, nullable=False),
     Column("content_hash", String(32), nullable=False),
     Column("batch_id", BigInteger),
+    # One count per real dossier: a record entered in the one-stop software for a dossier that
+    # a ministry system processes points at that ministry record; reports count the ministry
+    # record and take intake facts (channel …) from this one. See warehouse/linking.py.
+    Column("linked_to", Id, ForeignKey("dossiers.id", ondelete="SET NULL")),
+    Column("link_rule", String(32)),  # dossier_number | applicant_procedure_date
     UniqueConstraint("source", "source_id"),
     Index(None, "received_date"),
     Index(None, "ended_date"),
     Index(None, "agency_code"),
     Index(None, "dossier_number"),
+    Index(None, "procedure_code", "applicant_ref", "received_date"),
+    Index(None, "linked_to"),
 )
 
 dossier_status_history = Table(

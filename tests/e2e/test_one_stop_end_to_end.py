@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -129,31 +130,42 @@ REASONS = {  # the stand-in's corruption -> the mapping's rejection reason
     "bad_date": "unparseable date",
     "unknown_status": "unknown status code",
     "due_before_received": "due date before receive date",
-    "unknown_procedure": "unknown procedure",
     "unknown_channel": "unknown channel code",
 }
 
 
 def test_malformed_records_are_quarantined_with_their_reason_and_the_rest_loads(engine, dataset):
     corrupted = dataset.with_malformed(0.05, seed=3)
-    assert len(set(corrupted.malformed.values())) == len(REASONS)
+    assert set(corrupted.malformed.values()) == {*REASONS, "unknown_procedure"}
+    # A dossier naming an unknown procedure still counts: it is loaded and flagged.
+    flagged = {k for k, v in corrupted.malformed.items() if v == "unknown_procedure"}
+    truth = [
+        replace(t, malformed_reason=None) if t.number in flagged else t for t in corrupted.truth
+    ]
+    rejected = {k: v for k, v in corrupted.malformed.items() if k not in flagged}
     with serve_dataset(corrupted) as base_url:
         results = run_sync(engine, base_url)
     dossiers = next(r for r in results if r.stream == "dossiers")
-    assert dossiers.counts.rejected == len(corrupted.malformed)
+    assert dossiers.counts.rejected == len(rejected)
     with engine.connect() as conn:
         rows = conn.execute(
             select(schema.rejected_records.c.source_id, schema.rejected_records.c.reason)
         ).all()
-    assert len(rows) == len(corrupted.malformed)
+        flagged_rows = conn.execute(
+            select(schema.dossiers.c.source_id).where(
+                schema.dossiers.c.quality_flags == "unknown_procedure"
+            )
+        ).scalars()
+        assert set(flagged_rows) == flagged
+    assert len(rows) == len(rejected)
     got = Counter(next(k for k, v in REASONS.items() if v in reason) for _, reason in rows)
-    assert got == Counter(corrupted.malformed.values())
+    assert got == Counter(rejected.values())
     for source_id, reason in rows:
         if source_id is not None:
-            assert REASONS[corrupted.malformed[source_id]] in reason
-    assert count(engine, schema.dossiers) == len(corrupted.dossiers) - len(corrupted.malformed)
+            assert REASONS[rejected[source_id]] in reason
+    assert count(engine, schema.dossiers) == len(corrupted.dossiers) - len(rejected)
     # The report counts the valid records only, exactly.
-    expected = expected_phu_luc_01(corrupted.truth, *H1)
+    expected = expected_phu_luc_01(truth, *H1)
     assert as_counters(phu_luc_01(engine, *H1)) == dict(expected)
 
 

@@ -109,7 +109,6 @@ def test_paid_online_via_either_portal(source, paid):
         ({"KenhThucHien": "7"}, "unknown channel code KenhThucHien='7'"),
         ({"HinhThuc": "5"}, "unknown result_delivery code HinhThuc='5'"),
         ({"LoaiDoiTuong": "9"}, "unknown applicant_type code LoaiDoiTuong='9'"),
-        ({"MaTTHC": "9.999999"}, "unknown procedure MaTTHC='9.999999'"),
         ({"MaTTHC": ...}, "missing procedure code (MaTTHC)"),
         ({"NgayHenTra": "20190101080000"}, "due date before receive date"),
         ({"NgayKetThucXuLy": "20190104080000", "NgayTra": ...}, "end date before receive date"),
@@ -134,9 +133,13 @@ def test_a_record_that_is_not_an_object_is_rejected(payload):
     assert isinstance(result, Rejection) and "not an object" in result.reason
 
 
-def test_unknown_procedures_are_not_checked_without_a_catalogue():
+def test_an_unknown_procedure_is_loaded_and_flagged_not_dropped():
+    d = map_dossier(raw(MaTTHC="9.999999"), CTX)
+    assert isinstance(d, Dossier) and d.flags == ("unknown_procedure",)
+    assert map_dossier(raw(), CTX).flags == ()
+    # Without a catalogue nothing can be judged unknown.
     ctx = MappingContext(b"k" * 32, known_procedures=None)
-    assert isinstance(map_dossier(raw(MaTTHC="9.999999"), ctx), Dossier)
+    assert map_dossier(raw(MaTTHC="9.999999"), ctx).flags == ()
 
 
 def test_end_time_is_handover_when_never_marked_resolved():

@@ -22,8 +22,12 @@ def dataset():
 
 
 def login(base_url: str) -> str:
-    reply = requests.post(f"{base_url}/api/login", json={"username": "demo",
-                          "password": "demo-secret"}, headers={"dstcode": "x"}, timeout=10)
+    reply = requests.post(
+        f"{base_url}/api/login",
+        json={"username": "demo", "password": "demo-secret"},
+        headers={"dstcode": "x"},
+        timeout=10,
+    )
     return reply.json()["session"]
 
 
@@ -52,20 +56,24 @@ def fetch_with_retries(base_url: str, size: int = 100) -> tuple[list[dict], Coun
 
 def test_parse_reads_known_knobs_and_round_trips():
     faults = Faults.parse(" error_rate=0.1, rate_limit_rate=0.05,latency=0.2,session_ttl=5,seed=7")
-    assert faults == Faults(error_rate=0.1, rate_limit_rate=0.05, latency=0.2, session_ttl=5,
-                            seed=7)
+    assert faults == Faults(
+        error_rate=0.1, rate_limit_rate=0.05, latency=0.2, session_ttl=5, seed=7
+    )
     assert Faults.parse(str(faults)) == faults
     assert Faults.parse("") == Faults()
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("error_rate=0.1,explode=1", "explode"),
-    ("error_rate", "no value"),
-    ("error_rate=lots", "not a number"),
-    ("error_rate=1.5", "fraction"),
-    ("error_rate=0.7,rate_limit_rate=0.5", "exceeds"),
-    ("session_ttl=-1", "negative"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("error_rate=0.1,explode=1", "explode"),
+        ("error_rate", "no value"),
+        ("error_rate=lots", "not a number"),
+        ("error_rate=1.5", "fraction"),
+        ("error_rate=0.7,rate_limit_rate=0.5", "exceeds"),
+        ("session_ttl=-1", "negative"),
+    ],
+)
 def test_parse_rejects_bad_text(text, message):
     with pytest.raises(ValueError, match=message):
         Faults.parse(text)
@@ -114,10 +122,14 @@ def test_repeated_records_are_the_previous_pages_tail_and_stable(dataset):
     with serve(make_app(dataset, Faults(repeat_rate=0.5, seed=3))) as base_url:
         rows, _ = fetch_with_retries(base_url, size=50)
         session = login(base_url)
-        again = [call(base_url, session, "LayDanhSachHoSo", Trang=p, SoBanGhi=50, **FULL).content
-                 for p in (2, 3, 4)]
-        assert again == [call(base_url, session, "LayDanhSachHoSo", Trang=p, SoBanGhi=50,
-                              **FULL).content for p in (2, 3, 4)]
+        again = [
+            call(base_url, session, "LayDanhSachHoSo", Trang=p, SoBanGhi=50, **FULL).content
+            for p in (2, 3, 4)
+        ]
+        assert again == [
+            call(base_url, session, "LayDanhSachHoSo", Trang=p, SoBanGhi=50, **FULL).content
+            for p in (2, 3, 4)
+        ]
     assert len(rows) > len(dataset.dossiers)  # some pages repeated records
     unique = list({r["MaHoSo"]: r for r in rows}.values())
     assert unique == dataset.dossiers
@@ -140,9 +152,13 @@ def test_malformed_records_are_a_stable_subset_with_reasons(dataset):
             continue
         assert first.malformed[record["MaHoSo"]] == reason
         changed = {k for k in clean.keys() | record.keys() if record.get(k) != clean.get(k)}
-        expected = {"bad_date": {"NgayTiepNhan", "NgayNopHoSo"}, "unknown_status":
-                    {"TrangThaiHoSo"}, "due_before_received": {"NgayHenTra"},
-                    "unknown_procedure": {"MaTTHC"}, "unknown_channel": {"KenhThucHien"}}[reason]
+        expected = {
+            "bad_date": {"NgayTiepNhan", "NgayNopHoSo"},
+            "unknown_status": {"TrangThaiHoSo"},
+            "due_before_received": {"NgayHenTra"},
+            "unknown_procedure": {"MaTTHC"},
+            "unknown_channel": {"KenhThucHien"},
+        }[reason]
         assert len(changed) == 1 and changed <= expected
     other_seed = make_app(dataset, Faults(malformed_rate=0.1, seed=6)).dataset
     assert other_seed.malformed != first.malformed
@@ -151,8 +167,9 @@ def test_malformed_records_are_a_stable_subset_with_reasons(dataset):
 def test_malformed_records_are_served(dataset):
     with serve(make_app(dataset, Faults(malformed_rate=0.1, seed=5))) as base_url:
         rows, _ = fetch_with_retries(base_url)
-    reasons = Counter(make_app(dataset, Faults(malformed_rate=0.1, seed=5)).dataset
-                      .malformed.values())
+    reasons = Counter(
+        make_app(dataset, Faults(malformed_rate=0.1, seed=5)).dataset.malformed.values()
+    )
     assert sum("MaHoSo" not in r for r in rows) == reasons["missing_key"]
     assert sum(r.get("TrangThaiHoSo") == "42" for r in rows) == reasons["unknown_status"]
     assert sum(r["MaTTHC"] == "9.999999" for r in rows) == reasons["unknown_procedure"]

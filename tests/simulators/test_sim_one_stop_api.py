@@ -27,8 +27,12 @@ def base_url(dataset):
 
 def login(base_url: str, password: str = PASSWORD, dstcode: str | None = DSTCODE):
     headers = {"dstcode": dstcode} if dstcode else {}
-    return requests.post(f"{base_url}/api/login", json={"username": "demo", "password": password},
-                         headers=headers, timeout=10)
+    return requests.post(
+        f"{base_url}/api/login",
+        json={"username": "demo", "password": password},
+        headers=headers,
+        timeout=10,
+    )
 
 
 def call(base_url: str, session: str | None, service: str, **params):
@@ -69,20 +73,38 @@ def test_a_call_without_a_live_session_is_refused(base_url, session_value):
     assert reply.json() == {"error_code": 2, "message": "session expired"}
 
 
-@pytest.mark.parametrize("params", [
-    {"service": "LayGiDo"},
-    {"service": "LayDanhMucTTHC", "Trang": 1, "SoBanGhi": 0},
-    {"service": "LayDanhMucTTHC", "Trang": 1, "SoBanGhi": 1001},
-    {"service": "LayDanhMucTTHC", "Trang": 0, "SoBanGhi": 10},
-    {"service": "LayDanhMucTTHC", "SoBanGhi": 10},
-    {"service": "LayDanhSachHoSo", "Trang": 1, "SoBanGhi": 10},  # no window
-    {"service": "LayDanhSachHoSo", "Trang": 1, "SoBanGhi": 10, "TuNgay": "2019-01-01",
-     "DenNgay": "20190201000000"},
-    {"service": "LayDanhSachHoSo", "Trang": 1, "SoBanGhi": 10, "TuNgay": "20190231000000",
-     "DenNgay": "20190301000000"},
-    {"service": "LayDanhSachHoSo", "Trang": 1, "SoBanGhi": 10, "TuNgay": "20190301000000",
-     "DenNgay": "20190201000000"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"service": "LayGiDo"},
+        {"service": "LayDanhMucTTHC", "Trang": 1, "SoBanGhi": 0},
+        {"service": "LayDanhMucTTHC", "Trang": 1, "SoBanGhi": 1001},
+        {"service": "LayDanhMucTTHC", "Trang": 0, "SoBanGhi": 10},
+        {"service": "LayDanhMucTTHC", "SoBanGhi": 10},
+        {"service": "LayDanhSachHoSo", "Trang": 1, "SoBanGhi": 10},  # no window
+        {
+            "service": "LayDanhSachHoSo",
+            "Trang": 1,
+            "SoBanGhi": 10,
+            "TuNgay": "2019-01-01",
+            "DenNgay": "20190201000000",
+        },
+        {
+            "service": "LayDanhSachHoSo",
+            "Trang": 1,
+            "SoBanGhi": 10,
+            "TuNgay": "20190231000000",
+            "DenNgay": "20190301000000",
+        },
+        {
+            "service": "LayDanhSachHoSo",
+            "Trang": 1,
+            "SoBanGhi": 10,
+            "TuNgay": "20190301000000",
+            "DenNgay": "20190201000000",
+        },
+    ],
+)
 def test_bad_parameters_are_error_3(base_url, session, params):
     service = params.pop("service")
     reply = call(base_url, session, service, **params)
@@ -90,16 +112,20 @@ def test_bad_parameters_are_error_3(base_url, session, params):
 
 
 def test_madonvi_is_required(base_url, session):
-    reply = requests.post(f"{base_url}/api/service",
-                          json={"session": session, "service": "LayDanhMucCoQuan"}, timeout=10)
+    reply = requests.post(
+        f"{base_url}/api/service",
+        json={"session": session, "service": "LayDanhMucCoQuan"},
+        timeout=10,
+    )
     assert reply.status_code == 400 and reply.json()["error_code"] == 3
 
 
 def test_only_post_on_known_paths(base_url):
     assert requests.get(f"{base_url}/api/service", timeout=10).status_code == 405
     assert requests.post(f"{base_url}/api/other", json={}, timeout=10).status_code == 404
-    not_json = requests.post(f"{base_url}/api/login", data=b"{oops", headers={"dstcode": "x"},
-                             timeout=10)
+    not_json = requests.post(
+        f"{base_url}/api/login", data=b"{oops", headers={"dstcode": "x"}, timeout=10
+    )
     assert not_json.status_code == 400 and not_json.json()["error_code"] == 3
 
 
@@ -129,8 +155,14 @@ def test_page_numbers_may_come_as_strings(base_url, session):
 
 
 def test_windows_are_half_open_and_tile_the_range(base_url, session, dataset):
-    cuts = ["20180101000000", "20181115000000", "20190101000000", "20190402083000",
-            "20190628000000", "20190701000000"]
+    cuts = [
+        "20180101000000",
+        "20181115000000",
+        "20190101000000",
+        "20190402083000",
+        "20190628000000",
+        "20190701000000",
+    ]
     tiled = []
     for start, end in zip(cuts, cuts[1:], strict=False):
         rows = fetch_all(base_url, session, "LayDanhSachHoSo", 50, TuNgay=start, DenNgay=end)
@@ -138,10 +170,24 @@ def test_windows_are_half_open_and_tile_the_range(base_url, session, dataset):
         tiled += rows
     assert tiled == dataset.dossiers
     stamp = dataset.dossiers[100]["NgayCapNhat"]
-    starting = call(base_url, session, "LayDanhSachHoSo", Trang=1, SoBanGhi=1000,
-                    TuNgay=stamp, DenNgay="20190701000000").json()["data"]
-    ending = call(base_url, session, "LayDanhSachHoSo", Trang=1, SoBanGhi=1000,
-                  TuNgay="20180101000000", DenNgay=stamp).json()["data"]
+    starting = call(
+        base_url,
+        session,
+        "LayDanhSachHoSo",
+        Trang=1,
+        SoBanGhi=1000,
+        TuNgay=stamp,
+        DenNgay="20190701000000",
+    ).json()["data"]
+    ending = call(
+        base_url,
+        session,
+        "LayDanhSachHoSo",
+        Trang=1,
+        SoBanGhi=1000,
+        TuNgay="20180101000000",
+        DenNgay=stamp,
+    ).json()["data"]
     assert starting[0]["NgayCapNhat"] == stamp
     assert all(r["NgayCapNhat"] < stamp for r in ending)
     assert len(starting) + len(ending) == len(dataset.dossiers)

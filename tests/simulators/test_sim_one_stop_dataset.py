@@ -16,8 +16,14 @@ from simulators.one_stop.scenario import TZ
 from simulators.server import serve
 
 H1_START, H1_END = datetime(2019, 1, 1, tzinfo=TZ), datetime(2019, 7, 1, tzinfo=TZ)
-DATE_FIELDS = ("NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra",
-               "NgayTuChoi")
+DATE_FIELDS = (
+    "NgayNopHoSo",
+    "NgayTiepNhan",
+    "NgayHenTra",
+    "NgayKetThucXuLy",
+    "NgayTra",
+    "NgayTuChoi",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +43,9 @@ def local(stamp: str | None) -> datetime | None:
 
 
 def received_in_h1(dataset) -> Counter:
-    return Counter(t.agency_code for t in dataset.truth
-                   if t.received_at and H1_START <= t.received_at < H1_END)
+    return Counter(
+        t.agency_code for t in dataset.truth if t.received_at and H1_START <= t.received_at < H1_END
+    )
 
 
 def test_the_big_scenario_builds_in_under_three_seconds(timed_build):
@@ -52,8 +59,9 @@ def test_seventeen_departments_and_1303_procedures(big):
     assert all(re.fullmatch(r"000\.00\.\d\d\.H22", a["MaCoQuan"]) for a in big.agencies)
     assert len(big.procedures) == 1303
     assert len({p["MaTTHC"] for p in big.procedures}) == 1303
-    assert all(re.fullmatch(r"[123]\.\d{6}(\.000\.00\.\d\d\.H22)?", p["MaTTHC"])
-               for p in big.procedures)
+    assert all(
+        re.fullmatch(r"[123]\.\d{6}(\.000\.00\.\d\d\.H22)?", p["MaTTHC"]) for p in big.procedures
+    )
     assert {p["MaCoQuan"] for p in big.procedures} == {a["MaCoQuan"] for a in big.agencies}
     assert {p["MucDo"] for p in big.procedures} == {"2", "3", "4"}
     assert {p["DonViThoiHan"] for p in big.procedures} == {"ngay", "gio"}
@@ -81,8 +89,13 @@ def test_h1_receipts_are_about_30000_and_uneven(big):
 
 
 def test_dossiers_carried_over_from_2018(big):
-    carried = [t for t in big.truth if t.received_at and t.received_at < H1_START
-               and (t.ended_at is None or t.ended_at >= H1_START)]
+    carried = [
+        t
+        for t in big.truth
+        if t.received_at
+        and t.received_at < H1_START
+        and (t.ended_at is None or t.ended_at >= H1_START)
+    ]
     assert len(carried) > 500
     assert all(t.received_at >= datetime(2018, 10, 1, tzinfo=TZ) for t in carried)
 
@@ -116,7 +129,8 @@ def test_report_columns_balance_and_some_are_late(big):
     total = Counter()
     for row in columns.values():
         assert row["received"] + row["carried"] == (
-            row["before"] + row["on"] + row["after"] + row["open_ok"] + row["open_overdue"])
+            row["before"] + row["on"] + row["after"] + row["open_ok"] + row["open_overdue"]
+        )
         total.update(row)
     resolved = total["before"] + total["on"] + total["after"]
     assert 0.05 <= total["after"] / resolved <= 0.10
@@ -136,8 +150,10 @@ def test_timelines_are_coherent_and_stop_at_the_clock(big):
         if truth.status in (1, 3):
             assert received is None and bool(record["NgayTuChoi"]) == (truth.status == 3)
             continue
-        assert received.weekday() < 5 and ("0700" <= record["NgayTiepNhan"][8:12] < "1130"
-                                           or "1330" <= record["NgayTiepNhan"][8:12] < "1700")
+        assert received.weekday() < 5 and (
+            "0700" <= record["NgayTiepNhan"][8:12] < "1130"
+            or "1330" <= record["NgayTiepNhan"][8:12] < "1700"
+        )
         assert truth.due_at > received and record["NgayNopHoSo"] <= record["NgayTiepNhan"]
         first_end = local(record["NgayKetThucXuLy"]) or local(record["NgayTra"])
         if truth.status in (9, 10):
@@ -147,22 +163,35 @@ def test_timelines_are_coherent_and_stop_at_the_clock(big):
 
 
 def test_june_receipts_can_still_be_pending(big):
-    june = [t for t in big.truth
-            if t.received_at and t.received_at >= datetime(2019, 6, 1, tzinfo=TZ)]
+    june = [
+        t for t in big.truth if t.received_at and t.received_at >= datetime(2019, 6, 1, tzinfo=TZ)
+    ]
     assert sum(t.ended_at is None for t in june) > 100
 
 
 def test_h1_ratings_over_http(big):
     with serve(make_app(big)) as base_url:
-        session = requests.post(f"{base_url}/api/login", json={
-            "username": "demo", "password": "demo-secret"}, headers={"dstcode": "x"},
-            timeout=10).json()["session"]
+        session = requests.post(
+            f"{base_url}/api/login",
+            json={"username": "demo", "password": "demo-secret"},
+            headers={"dstcode": "x"},
+            timeout=10,
+        ).json()["session"]
         levels, page = Counter(), 1
         while True:
-            reply = requests.post(f"{base_url}/api/service", json={
-                "session": session, "madonvi": "x", "service": "LayDanhSachDanhGia",
-                "TuNgay": "20190101000000", "DenNgay": "20190701000000", "Trang": page,
-                "SoBanGhi": 1000}, timeout=30).json()
+            reply = requests.post(
+                f"{base_url}/api/service",
+                json={
+                    "session": session,
+                    "madonvi": "x",
+                    "service": "LayDanhSachDanhGia",
+                    "TuNgay": "20190101000000",
+                    "DenNgay": "20190701000000",
+                    "Trang": page,
+                    "SoBanGhi": 1000,
+                },
+                timeout=30,
+            ).json()
             levels.update(r["MucDoHaiLong"] for r in reply["data"])
             if page >= reply["TongSoTrang"]:
                 break
@@ -171,8 +200,10 @@ def test_h1_ratings_over_http(big):
 
 
 def dump(dataset) -> bytes:
-    return json.dumps([dataset.agencies, dataset.procedures, dataset.dossiers, dataset.ratings],
-                      ensure_ascii=False).encode()
+    return json.dumps(
+        [dataset.agencies, dataset.procedures, dataset.dossiers, dataset.ratings],
+        ensure_ascii=False,
+    ).encode()
 
 
 def test_same_seed_same_bytes_other_seed_other_data():
@@ -186,7 +217,10 @@ def test_small_scenario_is_small_and_mixed():
     assert len(small.agencies) == 17 and len(small.procedures) == 60
     assert 700 <= len(small.dossiers) <= 900
     assert {r["MucDoHaiLong"] for r in small.ratings if r["NgayDanhGia"] >= "2019"} == {
-        "1", "2", "3"}
+        "1",
+        "2",
+        "3",
+    }
     assert small.as_of == H1_END
 
 

@@ -17,14 +17,17 @@ def echo(name: str):
 
     def app(environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = json.dumps({
-            "app": name,
-            "script_name": environ["SCRIPT_NAME"],
-            "path_info": environ["PATH_INFO"],
-            "body": environ["wsgi.input"].read(length).decode(),
-        }).encode()
-        start_response("200 OK", [("Content-Type", "application/json"),
-                                  ("Content-Length", str(len(body)))])
+        body = json.dumps(
+            {
+                "app": name,
+                "script_name": environ["SCRIPT_NAME"],
+                "path_info": environ["PATH_INFO"],
+                "body": environ["wsgi.input"].read(length).decode(),
+            }
+        ).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
         return [body]
 
     return app
@@ -47,21 +50,26 @@ def test_serve_picks_a_free_port_and_stops_afterwards():
     with serve(echo("one")) as base_url:
         assert urlsplit(base_url).port
         reply = client.post(f"{base_url}/x", data="hello", timeout=5)
-        assert reply.json() == {"app": "one", "script_name": "", "path_info": "/x",
-                                "body": "hello"}
+        assert reply.json() == {"app": "one", "script_name": "", "path_info": "/x", "body": "hello"}
     with pytest.raises(requests.ConnectionError):
         client.get(base_url, timeout=2)
 
 
 def test_dispatcher_moves_the_prefix_to_script_name():
-    app = PrefixDispatcher({"/one_stop": echo("one"), "/gplx/": echo("two"),
-                            "/one_stop/v2": echo("three")})
+    app = PrefixDispatcher(
+        {"/one_stop": echo("one"), "/gplx/": echo("two"), "/one_stop/v2": echo("three")}
+    )
     with serve(app) as base_url:
+
         def get(path: str) -> requests.Response:
             return requests.post(base_url + path, timeout=5)
 
         assert get("/one_stop/api/login").json() == {
-            "app": "one", "script_name": "/one_stop", "path_info": "/api/login", "body": ""}
+            "app": "one",
+            "script_name": "/one_stop",
+            "path_info": "/api/login",
+            "body": "",
+        }
         assert get("/gplx").json()["path_info"] == ""
         assert get("/one_stop/v2/x").json()["app"] == "three"  # the longest prefix wins
         missing = get("/one_stopx/api/login")  # a prefix matches whole path segments only
