@@ -12,6 +12,7 @@ from math import ceil
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from simulators.ministry_catalogue import PROCEDURES as MINISTRY_PROCEDURES
 from simulators.one_stop import catalogue as cat
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -200,9 +201,15 @@ def _pick(rng: random.Random, pairs: tuple[tuple[Any, int], ...]) -> Any:
 
 
 def _procedures(rng: random.Random, cal: Calendar, spec: _Spec) -> dict[str, list[_Procedure]]:
-    used: set[int] = set()
+    """The procedures whose dossiers the one-stop software processes, per agency.
+
+    The agency's catalogue count includes the procedures a ministry system processes
+    (`ministry_catalogue`); those are listed in the catalogue but get no one-stop dossiers.
+    """
+    used: set[int] = {int(p.code.split(".")[1]) for p in MINISTRY_PROCEDURES}
     result: dict[str, list[_Procedure]] = {}
-    for agency, count in zip(cat.AGENCIES, spec.procedures, strict=True):
+    for agency, total in zip(cat.AGENCIES, spec.procedures, strict=True):
+        count = max(1, total - sum(p.agency_code == agency.code for p in MINISTRY_PROCEDURES))
         field_codes = {name: f"{agency.abbr}{n + 1:02d}"
                        for n, name in enumerate(dict.fromkeys(f.name for f in agency.fields))}
         items = [(f, obj) for f in agency.fields for obj in f.objects]
@@ -451,10 +458,18 @@ def _build(scenario: str, seed: int) -> Dataset:
         scenario=scenario, seed=seed, as_of=spec.as_of,
         agencies=[{"MaCoQuan": a.code, "TenCoQuan": a.name, "MaCoQuanCha": None}
                   for a in cat.AGENCIES],
-        procedures=sorted((_procedure_row(cal, p) for ps in procs.values() for p in ps),
-                          key=lambda r: (r["NgayCapNhat"], r["MaTTHC"])),
+        procedures=sorted([*(_procedure_row(cal, p) for ps in procs.values() for p in ps),
+                           *_ministry_rows(cal)], key=lambda r: (r["NgayCapNhat"], r["MaTTHC"])),
         dossiers=[row[0] for row in rows], truth=[row[1] for row in rows],
         ratings=_ratings(rng, cal, spec, rows, as_of))
+
+
+def _ministry_rows(cal: Calendar) -> list[dict[str, Any]]:
+    updated = cal.fmt(cal.instant(cal.work_at(EPOCH)))
+    return [{"MaTTHC": p.code, "TenTTHC": p.name, "MaLinhVuc": p.field_code,
+             "TenLinhVuc": p.field_name, "MaCoQuan": p.agency_code, "ThoiHanGiaiQuyet": p.duration,
+             "DonViThoiHan": "ngay", "MucDo": p.online_level, "LePhi": p.fee,
+             "NgayCapNhat": updated} for p in MINISTRY_PROCEDURES]
 
 
 def _procedure_row(cal: Calendar, p: _Procedure) -> dict[str, Any]:

@@ -214,7 +214,7 @@ def test_same_seed_same_bytes_other_seed_other_data():
 
 def test_small_scenario_is_small_and_mixed():
     small = build_dataset("small")
-    assert len(small.agencies) == 17 and len(small.procedures) == 60
+    assert len(small.agencies) == 17 and len(small.procedures) == 62
     assert 700 <= len(small.dossiers) <= 900
     assert {r["MucDoHaiLong"] for r in small.ratings if r["NgayDanhGia"] >= "2019"} == {
         "1",
@@ -227,3 +227,12 @@ def test_small_scenario_is_small_and_mixed():
 def test_unknown_scenario_is_an_error():
     with pytest.raises(ValueError, match="unknown scenario"):
         build_dataset("hanoi")
+
+
+def test_ministry_procedures_are_in_the_catalogue_without_one_stop_dossiers(big):
+    from simulators.ministry_catalogue import PROCEDURES
+
+    codes = {p.code for p in PROCEDURES}
+    assert codes <= {p["MaTTHC"] for p in big.procedures}
+    assert len(big.procedures) == 1303
+    assert not codes & {t.procedure_code for t in big.truth}
