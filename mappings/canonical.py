@@ -52,6 +52,9 @@ class Dossier:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     # Data-quality findings that do not stop a record from counting, e.g. "unknown_procedure".
     flags: tuple[str, ...] = ()
+    # For a dossier processed in a ministry system: the one-stop dossier number it was received
+    # under at the center, when the source records it (links the two records of one dossier).
+    intake_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from warehouse import schema
 
 # What a warehouse holds, as opposed to which load wrote it (ids, batch ids, audit times).
-_SKIP = {"id", "dossier_id", "batch_id", "first_batch_id", "updated_at"}
+_SKIP = {"id", "dossier_id", "batch_id", "first_batch_id", "updated_at", "linked_to"}
 
 
 def warehouse_digest(engine: Engine) -> dict[str, str]:
@@ -21,6 +21,11 @@ def warehouse_digest(engine: Engine) -> dict[str, str]:
                 continue
             cols = [c for c in table.c if c.name not in _SKIP]
             query = select(*cols)
+            if table is schema.dossiers:  # a link is shown by the key of the record it names
+                target = table.alias("target")
+                query = select(*cols, target.c.source, target.c.source_id).outerjoin(
+                    target, target.c.id == table.c.linked_to
+                )
             if table is schema.dossier_status_history:
                 d = schema.dossiers
                 query = select(d.c.source, d.c.source_id, *cols).join(

@@ -71,6 +71,7 @@ def _dossier_row(d: Dossier, source: str) -> dict[str, Any]:
         "received_date": local_date(d.received_at),
         "due_date": local_date(d.due_at),
         "ended_date": local_date(d.ended_at),
+        "intake_number": d.intake_number,
         "attributes": dict(d.attributes) or None,
         "quality_flags": ",".join(sorted(d.flags)) or None,
         "source_updated_at": d.source_updated_at,

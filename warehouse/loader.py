@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tupl
 from mappings.canonical import Canonical, Dossier, Rejection
 from warehouse import schema
 from warehouse.entities import Entity, content_hash, entity_of
+from warehouse.linking import relink
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ class Batch:
                 {k: d for k, d in histories.items() if k in changed},
                 fresh={tuple(r[c] for c in entity.key) for r in inserts},
             )
+            relink(conn, self.source, sorted(source_id for _, source_id in changed))
         return counts
 
     def _existing(self, entity: Entity, keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
@@ -239,19 +241,20 @@ class Batch:
                 h.c.dossier_id.in_(old_ids[i : i + CHUNK])
             )
             known.update((d, s, at) for d, s, at in self._conn.execute(q))
-        new_events = [
-            {
-                "dossier_id": ids[k],
-                "status": e.status,
-                "changed_at": e.at,
-                "batch_id": self.batch_id,
-            }
-            for k, dossier in dossiers.items()
-            for e in dossier.history
-            if (ids[k], e.status, e.at.astimezone(UTC)) not in known
-        ]
+        new_events: dict[tuple[int, int, datetime], dict[str, Any]] = {}
+        for k, dossier in dossiers.items():
+            for e in dossier.history:
+                event = (ids[k], e.status, e.at.astimezone(UTC))
+                # A source may list the same event twice: it is still one event.
+                if event not in known and event not in new_events:
+                    new_events[event] = {
+                        "dossier_id": event[0],
+                        "status": e.status,
+                        "changed_at": e.at,
+                        "batch_id": self.batch_id,
+                    }
         if new_events:
-            self._conn.execute(insert(h), new_events)
+            self._conn.execute(insert(h), list(new_events.values()))
 
     def _quarantine(self, rejections: Iterable[tuple[Rejection, Any]]) -> None:
         """Keep each rejected record once (by payload hash) with its reason and last batch."""

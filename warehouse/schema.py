@@ -86,6 +86,7 @@ dossiers = Table(
     Column("received_date", Date),
     Column("due_date", Date),
     Column("ended_date", Date),
+    Column("intake_number", String(200)),  # the one-stop number a ministry dossier came in under
     Column("attributes", JSON),  # source-specific facts, never personal data
     Column("quality_flags", String(200)),  # comma-separated, e.g. unknown_procedure
     Column("source_updated_at", AwareDateTime, nullable=False),
@@ -103,6 +104,7 @@ dossiers = Table(
     Index(None, "dossier_number"),
     Index(None, "procedure_code", "applicant_ref", "received_date"),
     Index(None, "linked_to"),
+    Index(None, "intake_number"),
 )
 
 dossier_status_history = Table(

@@ -257,3 +257,10 @@ def test_updates_change_only_the_rows_that_changed(engine):
         )
         conn.execute(update(schema.dossiers).values(batch_id=None))
     assert ids["D0"] == batch.batch_id and ids["D9"] != batch.batch_id
+
+
+def test_an_event_listed_twice_by_the_source_is_one_event(engine):
+    twice = dossier(1, status=9, updated=T0)
+    twice = dataclasses.replace(twice, history=(*twice.history, StatusEvent(9, T0)))
+    load(engine, [twice])
+    assert [s for s, _ in history(engine, "D1")] == [2, 9]

@@ -8,6 +8,9 @@ Counting rules, from ../shared/DOMAIN.md (local dates, both period ends inclusiv
   no due date: counted on time and listed as a data-quality issue;
 - pending: received by the period's last day, not ended by it; overdue when due date < last day.
 Hence col 3 = col 7 + col 11 on every row.
+
+One count per real dossier (warehouse/linking.py): a one-stop record linked to a ministry record
+is not counted itself; the ministry record is, with the channel of its one-stop twin.
 """
 
 from __future__ import annotations
@@ -79,6 +82,15 @@ def phu_luc_01(engine: Engine, start: date, end: date, by: str = "agency") -> Re
     if end < start:
         raise ValueError("the period ends before it starts")
     d, p, a = schema.dossiers, schema.procedures, schema.agencies
+    # Intake facts of a linked dossier come from its one-stop twin (the counter saw it).
+    src = d.alias("twin_source")
+    twin = (
+        select(src.c.linked_to, func.min(src.c.channel).label("channel"))
+        .where(src.c.linked_to.is_not(None))
+        .group_by(src.c.linked_to)
+        .subquery("twin")
+    )
+    channel = func.coalesce(twin.c.channel, d.c.channel)
     received = d.c.received_date
     ended = d.c.ended_date
     due = d.c.due_date
@@ -86,9 +98,9 @@ def phu_luc_01(engine: Engine, start: date, end: date, by: str = "agency") -> Re
     resolved = ended.between(start, end)
     pending = or_(ended.is_(None), ended > end)
     measures = {
-        "received_online": _count(and_(in_period, d.c.channel == 2)),
-        "received_direct": _count(and_(in_period, d.c.channel == 1)),
-        "received_postal": _count(and_(in_period, d.c.channel == 3)),
+        "received_online": _count(and_(in_period, channel == 2)),
+        "received_direct": _count(and_(in_period, channel == 1)),
+        "received_postal": _count(and_(in_period, channel == 3)),
         "carried_over": _count(received < start),
         "resolved_early": _count(and_(resolved, due.is_not(None), ended < due)),
         "resolved_on_time": _count(and_(resolved, or_(due.is_(None), ended == due))),
@@ -100,15 +112,17 @@ def phu_luc_01(engine: Engine, start: date, end: date, by: str = "agency") -> Re
     if by == "agency":
         key = d.c.agency_code
         name = select(a.c.name).where(a.c.code == d.c.agency_code).scalar_subquery()
-        frm = d
+        frm = d.outerjoin(twin, twin.c.linked_to == d.c.id)
     elif by == "procedure":
         key = d.c.procedure_code
         name = select(p.c.name).where(p.c.code == d.c.procedure_code).scalar_subquery()
-        frm = d
+        frm = d.outerjoin(twin, twin.c.linked_to == d.c.id)
     else:  # field (lĩnh vực), through the procedure catalogue
         key = p.c.field_code
         name = func.max(p.c.field_name)
-        frm = d.outerjoin(p, p.c.code == d.c.procedure_code)
+        frm = d.outerjoin(twin, twin.c.linked_to == d.c.id).outerjoin(
+            p, p.c.code == d.c.procedure_code
+        )
     if by != "field":
         name = func.max(name)
     query = (
@@ -120,6 +134,7 @@ def phu_luc_01(engine: Engine, start: date, end: date, by: str = "agency") -> Re
         .select_from(frm)
         .where(
             received.is_not(None),
+            d.c.linked_to.is_(None),  # the twin of another record counts through it
             not_(d.c.status.in_((1, 3))),
             received <= end,
             or_(ended.is_(None), ended >= start),  # ended before the period: not in it at all

@@ -1,0 +1,132 @@
+"""One count per real dossier: link the one-stop record of a dossier to its ministry record.
+
+A business registration, driving licence or criminal record dossier may be entered in the
+one-stop software at the counter and processed in a ministry system: two records, one dossier.
+The one-stop record points at the ministry record (`linked_to`, with the rule that matched in
+`link_rule`):
+
+1. `dossier_number` — the ministry record's own number or the one-stop number it was received
+   under (`intake_number`) equals the one-stop record's number;
+2. `applicant_procedure_date` — else the same procedure, applicant reference (keyed hash of the ID
+   number or tax code) and local receive date.
+
+Reports count the ministry record (status and dates come from the system that processes the
+dossier) and take intake facts such as the channel from the one-stop record. Links are recomputed
+for every record a batch touches, in the batch's transaction, so loading order does not matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, or_, select, tuple_, update
+
+from warehouse import schema
+
+INTAKE_SOURCE = "one_stop"  # the system where dossiers are received at the center
+CHUNK = 500
+d = schema.dossiers
+_COLS = (
+    d.c.id,
+    d.c.source,
+    d.c.source_id,
+    d.c.dossier_number,
+    d.c.intake_number,
+    d.c.procedure_code,
+    d.c.applicant_ref,
+    d.c.received_date,
+    d.c.linked_to,
+    d.c.link_rule,
+)
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _triple(row: Any) -> tuple | None:
+    if row.applicant_ref is None or row.received_date is None or row.procedure_code is None:
+        return None
+    return (row.procedure_code, row.applicant_ref, row.received_date)
+
+
+def relink(conn: Connection, source: str, source_ids: list[str]) -> int:
+    """Recompute the links touched by these records of `source`; returns links changed."""
+    if not source_ids:
+        return 0
+    touched = []
+    for chunk in _chunks(source_ids):
+        touched += conn.execute(
+            select(*_COLS).where(d.c.source == source, d.c.source_id.in_(chunk))
+        ).all()
+    if source == INTAKE_SOURCE:
+        intake_rows = touched
+    else:
+        intake_rows = _intake_rows_matching(conn, touched)
+    return _link(conn, intake_rows)
+
+
+def _intake_rows_matching(conn: Connection, ministry_rows: list) -> list:
+    """The one-stop records that may be the twin of any of these ministry records."""
+    numbers = sorted({n for r in ministry_rows for n in (r.dossier_number, r.intake_number) if n})
+    triples = sorted({t for r in ministry_rows if (t := _triple(r)) is not None})
+    found: dict[int, Any] = {}
+    # Those linked to them now, whose link may no longer hold, and those that may match.
+    for chunk in _chunks(sorted(r.id for r in ministry_rows)):
+        for row in conn.execute(select(*_COLS).where(d.c.linked_to.in_(chunk))):
+            found[row.id] = row
+    for chunk in _chunks(numbers):
+        for row in conn.execute(
+            select(*_COLS).where(d.c.source == INTAKE_SOURCE, d.c.dossier_number.in_(chunk))
+        ):
+            found[row.id] = row
+    for chunk in _chunks(triples):
+        key = tuple_(d.c.procedure_code, d.c.applicant_ref, d.c.received_date)
+        for row in conn.execute(select(*_COLS).where(d.c.source == INTAKE_SOURCE, key.in_(chunk))):
+            found[row.id] = row
+    return list(found.values())
+
+
+def _link(conn: Connection, intake_rows: list) -> int:
+    if not intake_rows:
+        return 0
+    numbers = sorted({r.dossier_number for r in intake_rows})
+    triples = sorted({t for r in intake_rows if (t := _triple(r)) is not None})
+    by_number: dict[str, list] = {}
+    by_triple: dict[tuple, list] = {}
+    for chunk in _chunks(numbers):
+        for row in conn.execute(
+            select(*_COLS).where(
+                d.c.source != INTAKE_SOURCE,
+                or_(d.c.dossier_number.in_(chunk), d.c.intake_number.in_(chunk)),
+            )
+        ):
+            for n in {row.dossier_number, row.intake_number} - {None}:
+                by_number.setdefault(n, []).append(row)
+    for chunk in _chunks(triples):
+        key = tuple_(d.c.procedure_code, d.c.applicant_ref, d.c.received_date)
+        for row in conn.execute(select(*_COLS).where(d.c.source != INTAKE_SOURCE, key.in_(chunk))):
+            by_triple.setdefault(_triple(row), []).append(row)
+
+    changes = []
+    for row in intake_rows:
+        target, rule = None, None
+        if candidates := by_number.get(row.dossier_number):
+            rule = "dossier_number"
+        elif (t := _triple(row)) is not None and (candidates := by_triple.get(t)):
+            rule = "applicant_procedure_date"
+        if candidates:
+            # Deterministic whatever the load order: the first by (source, source id).
+            target = min(candidates, key=lambda c: (c.source, c.source_id)).id
+        if (target, rule) != (row.linked_to, row.link_rule):
+            changes.append({"_id": row.id, "linked_to": target, "link_rule": rule})
+    if changes:
+        conn.execute(
+            update(d)
+            .where(d.c.id == bindparam("_id"))
+            .values(linked_to=bindparam("linked_to"), link_rule=bindparam("link_rule")),
+            changes,
+        )
+    return len(changes)
