@@ -1,21 +1,28 @@
 """The sync of one source: connector -> mapping -> warehouse, one batch per stream.
 
-The same function runs from the CLI and from Airflow; the caller gives the window (Airflow's
-data interval) or lets the watermark decide.
+Two ways to run it, with the same result:
+- `sync`: fetch and load in one pass, streaming (the CLI);
+- `extract` then `load`: the pages go through the landing store, so a load can be replayed
+  without calling the remote system again (Airflow's two tasks).
+Every raw record is redacted first (the stream's `redact`: ID numbers -> keyed hash, names and
+certificate content dropped), so what is archived, mapped or quarantined is the same and holds no
+raw personal data. The caller gives the window (Airflow's data interval) or the watermark does.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from connectors.base import Window
 from connectors.connection import Connection, get_connection
+from lienthong import landing
 from lienthong.registry import Source, Stream, get, load_object
 from lienthong.settings import Settings, SettingsError
 from mappings.canonical import Rejection
@@ -51,6 +58,7 @@ class StreamResult:
 
 
 Progress = Callable[[str, BatchCounts, float], None]
+Pages = Iterable[list[dict[str, Any]]]
 
 
 def sync(
@@ -64,25 +72,82 @@ def sync(
     run_id: str = "cli",
     progress: Progress | None = None,
 ) -> list[StreamResult]:
-    """Sync every stream of a source for a window (default: from the watermark to now)."""
+    """Fetch and load every stream of a source for a window (default: watermark to now)."""
     source = get(source_key)
     key = settings.require_pseudonym_key()
     engine = engine or make_engine(settings.warehouse_url)
     upgrade(engine)
-    connection = connection or get_connection(source.conn_id)
     until = until or datetime.now(UTC)
     results = []
-    connector = load_object(source.connector)(connection)
-    with connector:
+    with _connector(source, connection) as connector:
         for stream in source.streams:
             window = _window(engine, source, stream, since, until)
-            ctx = MappingContext(
-                key, _known_procedures(engine) if stream.name == "dossiers" else None
-            )
+            ctx = _context(engine, key, stream)
+            pages = _redacted(stream, ctx, connector.fetch(stream.name, window))
             results.append(
-                _sync_stream(engine, source, stream, connector, window, ctx, run_id, progress)
+                _load_stream(engine, source, stream, pages, window, ctx, run_id, progress)
             )
     return results
+
+
+def extract(
+    source_key: str,
+    window: Window,
+    settings: Settings,
+    *,
+    root: Any = None,
+    connection: Connection | None = None,
+) -> dict[str, Any]:
+    """Fetch a window of every stream into the landing store, replacing what was there."""
+    source = get(source_key)
+    ctx = MappingContext(settings.require_pseudonym_key())
+    root = root if root is not None else landing.landing_root()
+    writer = landing.WindowWriter(root, source.key, window)
+    with _connector(source, connection) as connector:
+        for stream in source.streams:
+            fetched = connector.fetch(stream.name, window if stream.windowed else None)
+            for page in _redacted(stream, ctx, fetched):
+                writer.write_page(stream.name, page)
+    manifest = writer.commit()
+    log.info(
+        "extracted %s %s: %s",
+        source.key,
+        landing.window_key(window),
+        {k: v["records"] for k, v in manifest["streams"].items()},
+    )
+    return manifest
+
+
+def load(
+    source_key: str,
+    window: Window,
+    settings: Settings,
+    *,
+    root: Any = None,
+    engine: Engine | None = None,
+    run_id: str = "cli",
+    progress: Progress | None = None,
+) -> list[StreamResult]:
+    """Load a window from the landing store; the remote system is not called."""
+    source = get(source_key)
+    key = settings.require_pseudonym_key()
+    root = root if root is not None else landing.landing_root()
+    landing.read_window(root, source.key, window)  # fail early on an incomplete extract
+    engine = engine or make_engine(settings.warehouse_url)
+    upgrade(engine)
+    results = []
+    for stream in source.streams:
+        ctx = _context(engine, key, stream)
+        pages = landing.read_pages(root, source.key, window, stream.name)
+        stream_window = window if stream.windowed else None
+        results.append(
+            _load_stream(engine, source, stream, pages, stream_window, ctx, run_id, progress)
+        )
+    return results
+
+
+def _connector(source: Source, connection: Connection | None):
+    return load_object(source.connector)(connection or get_connection(source.conn_id))
 
 
 def _window(
@@ -102,24 +167,35 @@ def _window(
     return Window(since, until)
 
 
-def _known_procedures(engine: Engine) -> frozenset[str] | None:
+def _context(engine: Engine, key: bytes, stream: Stream) -> MappingContext:
+    # Only dossiers are checked against the catalogue, which the earlier streams just loaded.
+    if "dossier" not in stream.name:
+        return MappingContext(key)
     with engine.connect() as conn:
         codes = frozenset(conn.execute(select(schema.procedures.c.code)).scalars())
-    return codes or None  # an empty catalogue checks nothing rather than rejecting everything
+    return MappingContext(key, codes or None)  # an empty catalogue flags nothing
 
 
-def _sync_stream(
-    engine,
+def _redacted(stream: Stream, ctx: MappingContext, pages: Pages) -> Iterator[list[dict]]:
+    if stream.redact is None:
+        yield from pages
+        return
+    redact = load_object(stream.redact)
+    for page in pages:
+        yield [redact(raw, ctx) for raw in page]
+
+
+def _load_stream(
+    engine: Engine,
     source: Source,
     stream: Stream,
-    connector,
+    pages: Pages,
     window: Window | None,
     ctx: MappingContext,
     run_id: str,
     progress: Progress | None,
 ) -> StreamResult:
     mapping = load_object(stream.mapping)
-    redact = load_object(stream.redact) if stream.redact else (lambda raw, _ctx: raw)
     started = time.monotonic()
     batch = Batch(
         engine,
@@ -129,12 +205,12 @@ def _sync_stream(
         run_id=run_id,
     )
     with batch:
-        for page in connector.fetch(stream.name, window):
+        for page in pages:
             records, rejections = [], []
             for raw in page:
                 mapped = mapping(raw, ctx)
                 if isinstance(mapped, Rejection):
-                    rejections.append((mapped, redact(raw, ctx)))
+                    rejections.append((mapped, raw))
                 else:
                     records.append(mapped)
             batch.load_page(records, rejections)

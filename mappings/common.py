@@ -15,6 +15,11 @@ from mappings.canonical import Rejection
 from mappings.codes import CodeList, UnknownCode
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+HASHED = "hmac:"  # prefix of an ID number already replaced by its keyed hash
+
+
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 class MappingError(ValueError):
@@ -29,9 +34,21 @@ class MappingContext:
     known_procedures: frozenset[str] | None = None  # None: the catalogue is not checked
 
     def pseudonymise(self, id_number: str) -> str:
-        """Keyed hash (HMAC-SHA256) of a normalised ID number; the number itself is never kept."""
+        """Keyed hash (HMAC-SHA256) of a normalised ID number; the number itself is never kept.
+
+        A value already replaced by its hash (`hmac:<hex>`, see `redacted_id`) is passed through:
+        records are redacted before they are archived or mapped.
+        """
+        if id_number.startswith(HASHED) and _is_digest(id_number[len(HASHED) :]):
+            return id_number[len(HASHED) :]
         normalised = "".join(id_number.split()).upper()
         return hmac.new(self.pseudonym_key, normalised.encode(), hashlib.sha256).hexdigest()
+
+    def redacted_id(self, id_number: object) -> object:
+        """The form of an ID number that may be archived: `hmac:<keyed hash>`."""
+        if not isinstance(id_number, str | int) or str(id_number).strip() == "":
+            return id_number
+        return HASHED + self.pseudonymise(str(id_number))
 
     def procedure_flags(self, procedure_code: str) -> tuple[str, ...]:
         """A dossier naming a procedure missing from the catalogue still counts, flagged."""

@@ -226,15 +226,14 @@ def map_procedure(raw: Mapping[str, Any], ctx: MappingContext) -> Procedure:
     )
 
 
-# Fields a quarantined dossier must not keep as the source spelled them: the ID number is
-# replaced by its keyed hash, the applicant's name is dropped.
+# Applied to every record before it is archived, mapped or quarantined: the ID number is replaced
+# by its keyed hash (which the mapping accepts as is), the applicant's name is dropped.
 def redact_dossier(raw: Any, ctx: MappingContext) -> Any:
     if not isinstance(raw, Mapping):
         return raw
     clean = dict(raw)
-    id_number = clean.get("SoGiayToChuHoSo")
-    if id_number not in (None, ""):
-        clean["SoGiayToChuHoSo"] = "hmac:" + ctx.pseudonymise(str(id_number))
+    if "SoGiayToChuHoSo" in clean:
+        clean["SoGiayToChuHoSo"] = ctx.redacted_id(clean["SoGiayToChuHoSo"])
     if "ChuHoSo" in clean:
         clean["ChuHoSo"] = "[redacted]"
     return clean

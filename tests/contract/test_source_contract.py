@@ -153,3 +153,20 @@ def test_malformed_records_are_quarantined_and_nothing_else_is_lost(key, tmp_pat
     flagged_only = {"unknown_procedure"}  # loaded and flagged, not rejected
     expected = [r for r in app.dataset.malformed.values() if r not in flagged_only]
     assert rejected == len(expected) > 0
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_redaction_keeps_everything_the_mapping_needs(key):
+    """Records are archived and mapped after redaction: it must not change the mapping."""
+    ctx = MappingContext(TEST_KEY)
+    _, server = stand_in(key)
+    checked = 0
+    with server as base_url:
+        for stream, page in windowed_records(key, base_url, Window(SINCE, UNTIL)):
+            if stream.redact is None:
+                continue
+            mapping, redact = load_object(stream.mapping), load_object(stream.redact)
+            for raw in page:
+                assert mapping(redact(raw, ctx), ctx) == mapping(raw, ctx)
+                checked += 1
+    assert checked > 0
