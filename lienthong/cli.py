@@ -1,4 +1,4 @@
-"""The `lienthong` command line: sources, simulate, sync, report, demo, migrate."""
+"""The `lienthong` command line: sources, simulate, sync, extract, load, report, demo, migrate."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from connectors.base import LOCAL_TZ
 from connectors.connection import ConnectionNotConfigured
 from connectors.errors import SourceError
 from lienthong import registry, render
+from lienthong.landing import LandingError
 from lienthong.settings import Settings, SettingsError, load
 
 log = logging.getLogger("lienthong")
@@ -55,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--since", type=parse_instant, help="window start (default: watermark)")
     sync.add_argument("--until", type=parse_instant, help="window end, exclusive (default: now)")
 
+    for name, text in (
+        ("extract", "fetch a window into the landing store"),
+        ("load", "load a window from the landing store (no remote call)"),
+    ):
+        stage = sub.add_parser(name, help=text)
+        stage.add_argument("source", choices=sorted(registry.SOURCES))
+        stage.add_argument("--since", type=parse_instant, required=True)
+        stage.add_argument("--until", type=parse_instant, required=True)
+        stage.add_argument("--landing", help="landing store URL (default: LIENTHONG_LANDING_URL)")
+
     rep = sub.add_parser("report", help="official reports from the warehouse")
     rep.add_argument("name", choices=["phu-luc-01", "satisfaction"])
     rep.add_argument("--from", dest="start", type=parse_date, required=True)
@@ -78,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load()
         return COMMANDS[args.command](args, settings)
-    except (SettingsError, ConnectionNotConfigured, SourceError, ValueError) as exc:
+    except (SettingsError, ConnectionNotConfigured, SourceError, LandingError, ValueError) as exc:
         print(f"lienthong: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -147,6 +158,36 @@ def cmd_sync(args, settings: Settings, **kwargs) -> int:
     return 0
 
 
+def cmd_extract(args, settings: Settings) -> int:
+    from connectors.base import Window
+    from lienthong import landing
+    from lienthong.pipeline import extract
+
+    root = landing.landing_root(args.landing)
+    manifest = extract(args.source, Window(args.since, args.until), settings, root=root)
+    for stream, info in manifest["streams"].items():
+        print(f"{args.source}.{stream}: {info['records']:,} records in {len(info['pages'])} pages")
+    print(f"landed in {root / args.source / landing.window_key(Window(args.since, args.until))}")
+    return 0
+
+
+def cmd_load(args, settings: Settings) -> int:
+    from connectors.base import Window
+    from lienthong import landing
+    from lienthong.pipeline import load as load_window
+
+    results = load_window(
+        args.source,
+        Window(args.since, args.until),
+        settings,
+        root=landing.landing_root(args.landing),
+        progress=_progress(),
+    )
+    for result in results:
+        print(result.summary())
+    return 0
+
+
 def cmd_report(args, settings: Settings) -> int:
     from lienthong import excel
     from warehouse.db import make_engine, upgrade
@@ -194,6 +235,8 @@ COMMANDS = {
     "migrate": cmd_migrate,
     "simulate": cmd_simulate,
     "sync": cmd_sync,
+    "extract": cmd_extract,
+    "load": cmd_load,
     "report": cmd_report,
     "demo": cmd_demo,
 }

@@ -144,3 +144,15 @@ def test_migrate_is_idempotent(env, capsys):
     assert main(["migrate"]) == 0
     assert main(["migrate"]) == 0
     assert capsys.readouterr().out.splitlines() == ["schema upgraded", "schema already up to date"]
+
+
+def test_extract_then_load_from_the_landing_store(env, stand_in, monkeypatch, capsys):
+    monkeypatch.setenv("AIRFLOW_CONN_LIENTHONG_ONE_STOP", stand_in_uri(stand_in, "one_stop"))
+    window = ["--since", "2018-10-01", "--until", "2019-07-01", "--landing", str(env / "land")]
+    assert main(["load", "one_stop", *window]) == 2
+    assert "run extract first" in capsys.readouterr().err
+    assert main(["extract", "one_stop", *window]) == 0
+    assert "one_stop.dossiers:" in capsys.readouterr().out
+    monkeypatch.delenv("AIRFLOW_CONN_LIENTHONG_ONE_STOP")  # the load needs no connection
+    assert main(["load", "one_stop", *window]) == 0
+    assert "one_stop.dossiers" in capsys.readouterr().out
