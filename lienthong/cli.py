@@ -8,12 +8,11 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date, datetime
-from pathlib import Path
 
 from connectors.base import LOCAL_TZ
 from connectors.connection import ConnectionNotConfigured
 from connectors.errors import SourceError
-from lienthong import registry, render
+from lienthong import registry, render, report_cli
 from lienthong.landing import LandingError
 from lienthong.settings import Settings, SettingsError, load
 
@@ -66,13 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         stage.add_argument("--until", type=parse_instant, required=True)
         stage.add_argument("--landing", help="landing store URL (default: LIENTHONG_LANDING_URL)")
 
-    rep = sub.add_parser("report", help="official reports from the warehouse")
-    rep.add_argument("name", choices=["phu-luc-01", "satisfaction"])
-    rep.add_argument("--from", dest="start", type=parse_date, required=True)
-    rep.add_argument("--to", dest="end", type=parse_date, required=True)
-    rep.add_argument("--by", choices=["agency", "field", "procedure"], default="agency")
-    rep.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
-    rep.add_argument("--out", type=Path, help="output file (xlsx default: var/reports/...)")
+    report_cli.add_parsers(sub)
 
     demo = sub.add_parser("demo", help="stand-ins + sync + report on the local warehouse")
     demo.add_argument("--seed", type=int, default=2019)
@@ -188,42 +181,6 @@ def cmd_load(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_report(args, settings: Settings) -> int:
-    from lienthong import excel
-    from warehouse.db import make_engine, upgrade
-    from warehouse.reports.phu_luc_01 import phu_luc_01
-    from warehouse.reports.satisfaction import satisfaction
-
-    engine = make_engine(settings.warehouse_url)
-    upgrade(engine)
-    if args.name == "phu-luc-01":
-        report = phu_luc_01(engine, args.start, args.end, by=args.by)
-        text = (
-            render.phu_luc_01_table(report)
-            if args.format == "table"
-            else render.phu_luc_01_csv(report)
-        )
-        writer = excel.phu_luc_01_xlsx
-    else:
-        report = satisfaction(engine, args.start, args.end)
-        text = (
-            render.satisfaction_table(report)
-            if args.format == "table"
-            else render.satisfaction_csv(report)
-        )
-        writer = excel.satisfaction_xlsx
-    if args.format == "xlsx":
-        out = args.out or settings.reports_dir / f"{args.name}_{args.start}_{args.end}.xlsx"
-        print(f"wrote {writer(report, out)}")
-    elif args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    else:
-        print(text)
-    return 0
-
-
 def cmd_demo(args, settings: Settings) -> int:
     from lienthong.demo import run_demo
 
@@ -237,7 +194,7 @@ COMMANDS = {
     "sync": cmd_sync,
     "extract": cmd_extract,
     "load": cmd_load,
-    "report": cmd_report,
+    **report_cli.COMMANDS,
     "demo": cmd_demo,
 }
 
