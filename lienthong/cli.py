@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from connectors.base import LOCAL_TZ
 from connectors.connection import ConnectionNotConfigured
@@ -26,13 +26,6 @@ def parse_instant(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
-
-
-def parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 
 from lienthong import render
 from lienthong.settings import Settings
 
 
-def parse_date(text: str):
-    from datetime import date
-
+def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
