@@ -30,6 +30,7 @@ from mappings.common import MappingContext
 from warehouse import schema
 from warehouse.db import make_engine, upgrade
 from warehouse.loader import Batch, BatchCounts, read_watermark
+from warehouse.locks import source_lock
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def sync(
     upgrade(engine)
     until = until or datetime.now(UTC)
     results = []
-    with _connector(source, connection) as connector:
+    with source_lock(engine, source.key), _connector(source, connection) as connector:
         for stream in source.streams:
             window = _window(engine, source, stream, since, until)
             ctx = _context(engine, key, stream)
@@ -136,13 +137,14 @@ def load(
     engine = engine or make_engine(settings.warehouse_url)
     upgrade(engine)
     results = []
-    for stream in source.streams:
-        ctx = _context(engine, key, stream)
-        pages = landing.read_pages(root, source.key, window, stream.name)
-        stream_window = window if stream.windowed else None
-        results.append(
-            _load_stream(engine, source, stream, pages, stream_window, ctx, run_id, progress)
-        )
+    with source_lock(engine, source.key):
+        for stream in source.streams:
+            ctx = _context(engine, key, stream)
+            pages = landing.read_pages(root, source.key, window, stream.name)
+            stream_window = window if stream.windowed else None
+            results.append(
+                _load_stream(engine, source, stream, pages, stream_window, ctx, run_id, progress)
+            )
     return results
 
 
