@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -209,6 +210,8 @@ def map_procedure(raw: Mapping[str, Any], ctx: MappingContext) -> Procedure:
             duration = float(duration)
         except ValueError:
             raise MappingError(f"ThoiHanGiaiQuyet is not a number: {duration!r}") from None
+        if not math.isfinite(duration) or duration < 0:
+            raise MappingError(f"ThoiHanGiaiQuyet is not a duration: {duration!r}")
     updated = _date(raw, "NgayCapNhat")
     fee = integer(raw, "LePhi", default=0)
     if fee is None or fee < 0:

@@ -304,3 +304,9 @@ def test_catalogue_rows():
 def test_compact_dates_are_strict(value):
     result = map_dossier(raw(NgayNopHoSo=value), CTX)
     assert isinstance(result, Rejection) and "unparseable date NgayNopHoSo" in result.reason
+
+
+@pytest.mark.parametrize("duration", ["nan", "inf", -3, "1e400"])
+def test_a_legal_duration_must_be_a_finite_positive_number(duration):
+    result = map_procedure({"MaTTHC": "1", "TenTTHC": "x", "ThoiHanGiaiQuyet": duration}, CTX)
+    assert isinstance(result, Rejection) and "ThoiHanGiaiQuyet" in result.reason
