@@ -137,7 +137,8 @@ def test_agencies_are_not_paged(base_url, session, dataset):
 
 def test_procedure_paging_returns_each_once(base_url, session, dataset):
     rows = fetch_all(base_url, session, "LayDanhMucTTHC", 7)
-    assert rows == dataset.procedures and len({r["MaTTHC"] for r in rows}) == len(dataset.procedures) == 62
+    assert rows == dataset.procedures
+    assert len({r["MaTTHC"] for r in rows}) == len(rows) == 62
 
 
 def test_dossier_paging_covers_every_record_once_in_cursor_order(base_url, session, dataset):
