@@ -68,6 +68,20 @@ SOURCES: dict[str, Source] = {
             ),
             simulator="simulators.one_stop:make_stand_in",
         ),
+        Source(
+            key="business_registration",
+            title="Hệ thống thông tin quốc gia về đăng ký doanh nghiệp (national)",
+            protocol="SOAP",
+            connector="connectors.business_registration:BusinessRegistrationConnector",
+            streams=(
+                Stream(
+                    "dossiers",
+                    "mappings.business_registration:map_dossier",
+                    redact="mappings.business_registration:redact_dossier",
+                ),
+            ),
+            simulator="simulators.business_registration:make_stand_in",
+        ),
     )
 }
 
