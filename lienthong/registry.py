@@ -82,6 +82,20 @@ SOURCES: dict[str, Source] = {
             ),
             simulator="simulators.business_registration:make_stand_in",
         ),
+        Source(
+            key="criminal_record",
+            title="Lý lịch tư pháp — Bộ Tư pháp (LLTP)",
+            protocol="SOAP",
+            connector="connectors.criminal_record:CriminalRecordConnector",
+            streams=(
+                Stream(
+                    "dossiers",
+                    "mappings.criminal_record:map_dossier",
+                    redact="mappings.criminal_record:redact_dossier",
+                ),
+            ),
+            simulator="simulators.criminal_record:make_stand_in",
+        ),
     )
 }
 

@@ -78,7 +78,7 @@ def assert_no_secret(value) -> None:
 def test_a_complete_request_maps_status_and_dates():
     d = map_dossier(raw(), CTX)
     assert isinstance(d, Dossier)
-    assert d.source_id == d.dossier_number == NUMBER
+    assert d.source_id == d.dossier_number == d.intake_number == NUMBER
     assert (d.procedure_code, d.agency_code) == ("2.000505", "000.00.12.H22")
     assert (d.channel, d.status) == (2, 10)
     assert d.submitted_at == t("04/01/2019 21:10:00")
