@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 from connectors.connection import Connection
-from lienthong.registry import SOURCES, load_object
+from lienthong.registry import SOURCES
 
 # The stand-ins' own demo credentials: not secrets of any real system.
 USERNAME, PASSWORD = "demo", "demo-secret"
@@ -13,17 +13,18 @@ DSTCODE = "000.00.01.H22"  # the center's agency code in the demo (H22 = Lạng 
 
 
 def stand_ins(seed: int = 2019, scenario: str = "langson-2019h1", faults: str = ""):
-    """A WSGI app mounting every registered source's stand-in under its key."""
+    """A WSGI app mounting every registered source's stand-in under its key.
+
+    The data sets are built together (`simulators.province`) so that ministry dossiers also
+    entered at the one-stop counter appear in both systems, as in real life.
+    """
+    from simulators import province
     from simulators.faults import Faults
     from simulators.server import PrefixDispatcher
 
     knobs = Faults.parse(faults) if faults else Faults()
-    return PrefixDispatcher(
-        {
-            f"/{key}": load_object(source.simulator)(seed=seed, scenario=scenario, faults=knobs)
-            for key, source in SOURCES.items()
-        }
-    )
+    apps = province.stand_ins(scenario, seed, knobs)
+    return PrefixDispatcher({f"/{key}": app for key, app in apps.items()})
 
 
 def stand_in_connection(base_url: str, key: str) -> Connection:

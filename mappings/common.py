@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from mappings.canonical import Rejection
 from mappings.codes import CodeList, UnknownCode
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+_SEPARATORS = re.compile(r"[\s.\-/]")
 HASHED = "hmac:"  # prefix of an ID number already replaced by its keyed hash
 
 
@@ -41,7 +43,9 @@ class MappingContext:
         """
         if id_number.startswith(HASHED) and _is_digest(id_number[len(HASHED) :]):
             return id_number[len(HASHED) :]
-        normalised = "".join(id_number.split()).upper()
+        # Separators carry no identity: "0100109106-001" (a branch tax code as printed) and
+        # "0100109106001" (as the business register stores it) are one enterprise.
+        normalised = _SEPARATORS.sub("", id_number).upper()
         return hmac.new(self.pseudonym_key, normalised.encode(), hashlib.sha256).hexdigest()
 
     def redacted_id(self, id_number: object) -> object:

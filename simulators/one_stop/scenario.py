@@ -37,6 +37,9 @@ class DossierTruth:
     status: int
     updated_at: datetime
     malformed_reason: str | None = None
+    # A one-stop record of a dossier processed in a ministry system: that system's number for
+    # it (the ministry record is the real dossier; this one must not be counted again).
+    twin_of: str | None = None
 
 
 @dataclass

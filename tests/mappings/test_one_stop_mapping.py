@@ -310,3 +310,9 @@ def test_compact_dates_are_strict(value):
 def test_a_legal_duration_must_be_a_finite_positive_number(duration):
     result = map_procedure({"MaTTHC": "1", "TenTTHC": "x", "ThoiHanGiaiQuyet": duration}, CTX)
     assert isinstance(result, Rejection) and "ThoiHanGiaiQuyet" in result.reason
+
+
+def test_a_tax_code_hashes_the_same_with_or_without_its_branch_dash():
+    dashed = map_dossier(raw(LoaiDoiTuong="2", SoGiayToChuHoSo="4917193342-011"), CTX)
+    compact = map_dossier(raw(LoaiDoiTuong="2", SoGiayToChuHoSo="4917193342011"), CTX)
+    assert dashed.applicant_ref == compact.applicant_ref
