@@ -96,6 +96,23 @@ SOURCES: dict[str, Source] = {
             ),
             simulator="simulators.criminal_record:make_stand_in",
         ),
+        Source(
+            key="driving_licence",
+            title="Hệ thống quản lý giấy phép lái xe — GPLX (national)",
+            protocol="REST",
+            connector="connectors.driving_licence:DrivingLicenceConnector",
+            streams=(
+                Stream(
+                    "dossiers",
+                    "mappings.driving_licence:map_dossier",
+                    redact="mappings.driving_licence:redact_dossier",
+                ),
+            ),
+            simulator="simulators.driving_licence:make_stand_in",
+            # Overlap for changes committed late. The connector's own 60-day look-back over
+            # receive dates finds dossiers received long ago that changed in the window.
+            lookback=timedelta(days=1),
+        ),
     )
 }
 

@@ -6,6 +6,7 @@ registered (its stand-in must expose `app.dataset` with `truth` and `malformed`)
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 import pytest
@@ -129,8 +130,20 @@ def test_a_window_in_the_future_yields_nothing(key):
     assert sum(len(page) for _, page in pages) == 0
 
 
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """Retries without real sleeping: the faults are many here, the backoff is tested elsewhere."""
+    import connectors.rest
+    import connectors.soap
+
+    quick = functools.partial(connectors.rest.RetryPolicy, initial=0, maximum=0, jitter=0)
+    monkeypatch.setattr(connectors.rest, "RetryPolicy", quick)
+    monkeypatch.setattr(connectors.soap, "RetryPolicy", quick)
+
+
 @pytest.mark.parametrize("key", KEYS)
 @pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.usefixtures("no_backoff")
 def test_each_fault_kind_converges_to_the_fault_free_warehouse(key, fault, tmp_path):
     clean, faulty = fresh_engine(tmp_path, "clean"), fresh_engine(tmp_path, "faulty")
     _, server = stand_in(key)

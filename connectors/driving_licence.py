@@ -1,0 +1,246 @@
+"""Connector for the transport ministry's driving-licence system (GPLX), per
+docs/driving_licence_api.md."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from connectors.base import LOCAL_TZ, Connector, Record, Window
+from connectors.connection import Connection, ConnectionNotConfigured
+from connectors.errors import AuthError, ContractError, excerpt
+from connectors.rest import RestClient, int_field, paginate, records_in
+
+log = logging.getLogger(__name__)
+
+LOGIN_PATH = "mapi/login"
+SERVICE_PATH = "mapi/g"
+MAX_PAGE_SIZE = 500  # pageSize accepted by the API: 1..500
+DEFAULT_UNIT = "000.00.05.H22"  # donViXuLy: Sở Giao thông vận tải Lạng Sơn
+DEFAULT_LOOKBACK_DAYS = 60  # licences are due in 5-10 working days; hand-over rarely takes weeks
+DETAIL_KEY = "chiTiet"  # where each list row carries its TraCuuHoSo record
+CHANGED = "NgayCapNhat"  # the detail's last change, dd/MM/yyyy HH:mm:ss local time
+_CHANGED_SHAPE = re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}", re.ASCII)
+
+# error_code values of the contract (strings on the wire); any other is a contract failure.
+OK, BAD_CREDENTIALS, SESSION_EXPIRED = 0, 1, 2
+
+
+def receive_dates(window: Window, lookback_days: int) -> tuple[date, date]:
+    """The inclusive local receive-date range that covers ``window`` widened by the look-back.
+
+    The list filters by receive date, not by change time: a dossier received weeks before the
+    window may have changed in it, so the range starts ``lookback_days`` before the window.
+    """
+    first = window.start.astimezone(LOCAL_TZ).date() - timedelta(days=lookback_days)
+    # The window is half-open: its last day is that of the last instant before ``end``.
+    last = (window.end.astimezone(LOCAL_TZ) - timedelta(microseconds=1)).date()
+    return first, last
+
+
+class DrivingLicenceConnector(Connector):
+    """GPLX dossiers changed in a window, each list row with its detail.
+
+    The list only filters by receive date, so the connector lists the dossiers received in the
+    window widened by ``lookback_days``, looks each one up, and keeps those whose detail says
+    they changed in the window (a detail without a readable change time is kept: the mapping
+    decides what it is worth).
+    """
+
+    streams = ("dossiers",)
+    windowed_streams = ("dossiers",)
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        page_size: int = 200,
+        client: RestClient | None = None,
+        lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be within 1..{MAX_PAGE_SIZE}, got {page_size}")
+        if lookback_days < 0:
+            raise ValueError(f"lookback_days must not be negative, got {lookback_days}")
+        missing = [
+            name
+            for name, value in (("login", connection.login), ("password", connection.password))
+            if not value
+        ]
+        if missing:
+            raise ConnectionNotConfigured(
+                f"connection {connection.conn_id!r} lacks {', '.join(missing)} for the GPLX API"
+            )
+        self._connection = connection
+        self.unit = str(connection.extra.get("donViXuLy") or DEFAULT_UNIT)
+        self.page_size = page_size
+        self.lookback_days = lookback_days
+        self._owns_client = client is None
+        self._client = client or RestClient.for_connection(connection)
+        self._session: str | None = None
+
+    def fetch(self, stream: str, window: Window | None = None) -> Iterator[list[Record]]:
+        """Yield pages of list rows, each with its detail, of the dossiers changed in ``window``."""
+        self.check_request(stream, window)  # here, not in the generator: fail at the call
+        first, last = receive_dates(window, self.lookback_days)
+        params = {"ngayNhan1": first.isoformat(), "ngayNhan2": last.isoformat()}
+        return self._pages(params, window)
+
+    def close(self) -> None:
+        self._session = None
+        if self._owns_client:
+            self._client.close()
+
+    def _pages(self, params: dict[str, Any], window: Window) -> Iterator[list[Record]]:
+        previous: set[str] = set()
+        listed = kept = 0
+        for rows in paginate(
+            lambda page: self._list_page(params, page),
+            total_pages_key="totalPages",
+            page_size=self.page_size,
+        ):
+            keys = {key for row in rows if (key := _key(row)) is not None}
+            # A list that shifted while we paged repeats the previous page's tail: one record
+            # and one detail call per dossier is enough.
+            fresh = [row for row in rows if _key(row) is None or _key(row) not in previous]
+            previous = keys
+            records = [self._with_detail(row) for row in fresh]
+            changed = [r for r in records if _changed_in(r[DETAIL_KEY], window)]
+            listed, kept = listed + len(records), kept + len(changed)
+            if changed:
+                yield changed
+        log.debug(
+            "GPLX: %d dossiers received in %s, %d changed in the window", listed, params, kept
+        )
+
+    def _list_page(self, params: dict[str, Any], page: int) -> dict[str, Any]:
+        reply = self._call("DanhSachHoSo", {**params, "page": page, "pageSize": self.page_size})
+        for key in ("page", "pageSize", "total", "totalPages"):
+            int_field(reply, key)
+        # Paging relies on the echo: a server ignoring `page` would loop on page 1, and one
+        # capping pageSize below ours would make a middle page look like the last one.
+        capped = reply["pageSize"] != self.page_size and page < reply["totalPages"]
+        if reply["page"] != page or capped:
+            raise ContractError(
+                f"DanhSachHoSo: asked for page {page} of {self.page_size} rows, got page "
+                f"{reply['page']} of {reply['pageSize']}",
+                payload=reply,
+            )
+        return reply
+
+    def _with_detail(self, row: Record) -> Record:
+        """The list row with its TraCuuHoSo record under DETAIL_KEY (None when there is none).
+
+        A row without a usable key gets no lookup: the mapping rejects it, the batch goes on.
+        """
+        number = _key(row)
+        return {**row, DETAIL_KEY: self._detail(number) if number is not None else None}
+
+    def _detail(self, number: str) -> Record | None:
+        reply = self._call("TraCuuHoSo", {"mahoso": number})
+        rows = records_in(reply)
+        if not rows:
+            return None
+        if len(rows) > 1 or rows[0].get("MaHoSo") != number:
+            raise ContractError(
+                f"TraCuuHoSo for {number!r} must answer at most one record of that dossier, "
+                f"got {len(rows)} of {[str(r.get('MaHoSo')) for r in rows[:3]]}",
+                payload={"records": len(rows)},
+            )
+        return rows[0]
+
+    def _call(self, service: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One service call; an expired session is renewed once and the call repeated."""
+        if self._session is None:
+            self._login()
+        for attempt in (1, 2):
+            body = {"session": self._session, "service": service, "donViXuLy": self.unit, **params}
+            try:
+                reply = self._client.post_json(SERVICE_PATH, body)
+            except AuthError as exc:
+                # The contract answers errors with HTTP 200, but a proxy may turn an expired
+                # session into a 401: its payload still says which.
+                if not _says_expired(exc.payload):
+                    raise
+                reply = exc.payload
+            code = _error_code(reply, service)
+            if code == OK:
+                return reply
+            if code == SESSION_EXPIRED and attempt == 1:
+                log.info("GPLX session expired during %s; logging in again", service)
+                self._session = None
+                self._login()
+                continue
+            if code == SESSION_EXPIRED:
+                raise AuthError(f"{service}: session expired again right after a fresh login")
+            if code == BAD_CREDENTIALS:
+                raise AuthError(f"{service}: rejected ({_message(reply)})")
+            raise ContractError(f"{service} failed with error_code {code}", payload=reply)
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _login(self) -> None:
+        credentials = {"username": self._connection.login, "password": self._connection.password}
+        user = self._connection.login
+        try:
+            reply = self._client.post_json(LOGIN_PATH, credentials)
+        except AuthError as exc:
+            raise AuthError(
+                f"GPLX login refused for user {user!r}", status=exc.status, payload=exc.payload
+            ) from None
+        code = _error_code(reply, "login")
+        if code == BAD_CREDENTIALS:
+            raise AuthError(f"GPLX login refused for user {user!r} ({_message(reply)})")
+        if code != OK:
+            raise ContractError(f"login failed with error_code {code}", payload=reply)
+        session = reply.get("session")
+        if not isinstance(session, str) or not session:
+            raise ContractError("login reply has no session token", payload=reply)
+        self._session = session
+        log.info("logged in to the GPLX API as %r (donViXuLy %s)", user, self.unit)
+
+
+def _key(row: Record) -> str | None:
+    value = row.get("maHoSo")
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        return None
+    return str(value).strip()
+
+
+def _changed_in(detail: Record | None, window: Window) -> bool:
+    """False only when the detail shows a last change outside the window."""
+    value = detail.get(CHANGED) if detail is not None else None
+    if not isinstance(value, str) or not _CHANGED_SHAPE.fullmatch(value):
+        return True
+    try:
+        changed = datetime.strptime(value, "%d/%m/%Y %H:%M:%S").replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        return True
+    return changed in window
+
+
+def _error_code(reply: dict[str, Any], operation: str) -> int:
+    """The reply's error_code: a string of digits on the wire, an integer accepted too."""
+    if "error_code" not in reply:
+        raise ContractError(f"{operation}: reply has no error_code", payload=reply)
+    value = reply["error_code"]
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ContractError(f"{operation}: error_code must be a string of digits", payload=reply)
+
+
+def _says_expired(payload: Any) -> bool:
+    if not isinstance(payload, dict):
+        return False
+    try:
+        return _error_code(payload, "reply") == SESSION_EXPIRED
+    except ContractError:
+        return False
+
+
+def _message(reply: dict[str, Any]) -> str:
+    return excerpt(str(reply.get("result") or "no message"), limit=120)
