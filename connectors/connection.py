@@ -87,6 +87,27 @@ class Connection:
             )
         return str(bundle)
 
+    @property
+    def timeouts(self) -> dict[str, float]:
+        """Connect/read timeouts in seconds from ``extra`` (``connect_timeout``, ``read_timeout``),
+        for a ministry system slower than the defaults allow."""
+        chosen = {}
+        for name in ("connect_timeout", "read_timeout"):
+            value = self.extra.get(name)
+            if value in (None, ""):
+                continue
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError):
+                seconds = -1.0
+            if not 0 < seconds <= 3600:
+                raise ConnectionNotConfigured(
+                    f"connection {self.conn_id!r}: {name} must be seconds in (0, 3600], "
+                    f"not {value!r}"
+                )
+            chosen[name] = seconds
+        return chosen
+
 
 def env_var_name(conn_id: str) -> str:
     """The environment variable Airflow reads for ``conn_id``."""

@@ -131,8 +131,8 @@ class RestClient:
 
     @classmethod
     def for_connection(cls, connection: Connection, **kwargs: Any) -> Self:
-        """A client for ``connection``'s base URL and TLS settings."""
-        return cls(connection.base_url, verify=connection.verify, **kwargs)
+        """A client for ``connection``'s base URL, TLS settings and timeouts."""
+        return cls(connection.base_url, verify=connection.verify, **(connection.timeouts | kwargs))
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

@@ -383,7 +383,7 @@ class SoapClient:
             username=connection.login,
             password=connection.password,
             verify=connection.verify,
-            **kwargs,
+            **(connection.timeouts | kwargs),
         )
 
     def __repr__(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import time
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -21,17 +22,25 @@ class Faults:
     malformed_rate: float = 0.0  # share of dossier records corrupted (a fixed subset)
     repeat_rate: float = 0.0  # share of pages that repeat the previous page's last records
     session_ttl: int = 0  # service calls a session serves before it expires; 0 = never
+    stall_rate: float = 0.0  # share of service calls answered only after `stall` seconds
+    stall: float = 2.0  # longer than a test client's read timeout: the client times out
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "rate_limit_rate", "malformed_rate", "repeat_rate"):
+        for name in (
+            "error_rate",
+            "rate_limit_rate",
+            "malformed_rate",
+            "repeat_rate",
+            "stall_rate",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault {name}={value} is not a fraction in [0, 1]")
-        if self.error_rate + self.rate_limit_rate > 1.0:
-            raise ValueError("error_rate + rate_limit_rate exceeds 1")
-        if self.latency < 0 or self.session_ttl < 0:
-            raise ValueError("latency and session_ttl must not be negative")
+        if self.error_rate + self.rate_limit_rate + self.stall_rate > 1.0:
+            raise ValueError("error_rate + rate_limit_rate + stall_rate exceeds 1")
+        if self.latency < 0 or self.session_ttl < 0 or self.stall < 0:
+            raise ValueError("latency, stall and session_ttl must not be negative")
 
     @classmethod
     def parse(cls, text: str) -> Faults:
@@ -92,8 +101,11 @@ class FaultInjector:
             draw = self._rng.random()
             pick = self._rng.randrange(3)  # drawn every call so the stream does not depend on rates
         if draw < f.error_rate:
-            status, reason = ((500, "Internal Server Error"), (502, "Bad Gateway"),
-                              (503, "Service Unavailable"))[pick]
+            status, reason = (
+                (500, "Internal Server Error"),
+                (502, "Bad Gateway"),
+                (503, "Service Unavailable"),
+            )[pick]
             # 502/503 come from the reverse proxy in front of real systems: HTML, not JSON.
             if status == 500:
                 body = b'{"error_code": -1, "message": "internal error"}'
@@ -101,8 +113,12 @@ class FaultInjector:
             page = _GATEWAY_PAGE % (status, reason.encode())
             return Failure(status, (("Content-Type", "text/html"),), page)
         if draw < f.error_rate + f.rate_limit_rate:
-            return Failure(429, (("Content-Type", "text/plain"), ("Retry-After", "1")),
-                           b"Too Many Requests")
+            return Failure(
+                429, (("Content-Type", "text/plain"), ("Retry-After", "1")), b"Too Many Requests"
+            )
+        if draw < f.error_rate + f.rate_limit_rate + f.stall_rate:
+            # A hung back end: the answer comes, but after the client has given up waiting.
+            time.sleep(f.stall)
         return None
 
     def repeat_count(self, *key: object) -> int:

@@ -147,3 +147,22 @@ def test_tls_verification_cannot_be_disabled(tmp_path) -> None:
     assert Connection("c", host="h", extra={"ca_bundle": str(bundle)}).verify == str(bundle)
     with pytest.raises(ConnectionNotConfigured, match="ca_bundle"):
         _ = Connection("c", host="h", extra={"ca_bundle": str(tmp_path / "missing.pem")}).verify
+
+
+def test_timeouts_come_from_extra_and_are_checked():
+    from connectors.connection import Connection, ConnectionNotConfigured
+
+    conn = Connection("c", extra={"read_timeout": "120", "connect_timeout": 3})
+    assert conn.timeouts == {"read_timeout": 120.0, "connect_timeout": 3.0}
+    assert Connection("c").timeouts == {}
+    for bad in ("0", "-1", "soon", "7200"):
+        with pytest.raises(ConnectionNotConfigured, match="read_timeout"):
+            _ = Connection("c", extra={"read_timeout": bad}).timeouts
+
+
+def test_a_rest_client_takes_the_connection_timeouts():
+    from connectors.connection import Connection
+    from connectors.rest import RestClient
+
+    client = RestClient.for_connection(Connection("c", host="h", extra={"read_timeout": 7}))
+    assert client.timeout == (5.0, 7.0)

@@ -6,6 +6,7 @@ registered (its stand-in must expose `app.dataset` with `truth` and `malformed`)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from datetime import datetime, timedelta
 
@@ -28,9 +29,11 @@ SINCE = datetime(2018, 10, 1, tzinfo=LOCAL_TZ)
 MIDDLE = datetime(2019, 4, 1, tzinfo=LOCAL_TZ)
 UNTIL = datetime(2019, 7, 1, tzinfo=LOCAL_TZ)
 KEYS = sorted(SOURCES)
-# Each fault kind on its own, then all of them at once.
+# Each fault kind on its own, then all of them at once. For SOAP sources part of the 5xx are
+# SOAP Server faults; "timeout" stalls calls past the client's read timeout.
 FAULTS = {
     "5xx": Faults(error_rate=0.25, seed=1),
+    "timeout": Faults(stall_rate=0.3, stall=1.0, seed=14),  # seed 14: the first call stalls
     "429": Faults(rate_limit_rate=0.2, seed=2),
     "duplicate_pages": Faults(repeat_rate=0.5, seed=3),
     "expired_session": Faults(session_ttl=3, seed=4),
@@ -50,14 +53,16 @@ def fresh_engine(tmp_path, name: str):
     return engine
 
 
-def run(key, engine, base_url, since=SINCE, until=UNTIL):
+def run(key, engine, base_url, since=SINCE, until=UNTIL, **extra):
+    connection = stand_in_connection(base_url, key)
+    connection = dataclasses.replace(connection, extra={**connection.extra, **extra})
     return sync(
         key,
         load(),
         since=since,
         until=until,
         engine=engine,
-        connection=stand_in_connection(base_url, key),
+        connection=connection,
         run_id="contract",
     )
 
@@ -144,15 +149,17 @@ def no_backoff(monkeypatch):
 @pytest.mark.parametrize("key", KEYS)
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 @pytest.mark.usefixtures("no_backoff")
-def test_each_fault_kind_converges_to_the_fault_free_warehouse(key, fault, tmp_path):
+def test_each_fault_kind_converges_to_the_fault_free_warehouse(key, fault, tmp_path, caplog):
     clean, faulty = fresh_engine(tmp_path, "clean"), fresh_engine(tmp_path, "faulty")
     _, server = stand_in(key)
     with server as base_url:
         run(key, clean, base_url)
     _, server = stand_in(key, FAULTS[fault])
     with server as base_url:
-        results = run(key, faulty, base_url)
+        results = run(key, faulty, base_url, read_timeout=0.4)
     assert all(r.outcome == "succeeded" for r in results)
+    if fault == "timeout":  # the fault really happened and was retried
+        assert "Timeout" in caplog.text
     assert warehouse_digest(faulty) == warehouse_digest(clean)
 
 

@@ -173,3 +173,10 @@ def test_malformed_records_are_served(dataset):
     assert sum("MaHoSo" not in r for r in rows) == reasons["missing_key"]
     assert sum(r.get("TrangThaiHoSo") == "42" for r in rows) == reasons["unknown_status"]
     assert sum(r["MaTTHC"] == "9.999999" for r in rows) == reasons["unknown_procedure"]
+
+
+def test_a_stall_answers_late_but_answers():
+    injector = FaultInjector(Faults(stall_rate=1.0, stall=0.2))
+    started = time.perf_counter()
+    assert injector.next_failure() is None
+    assert time.perf_counter() - started >= 0.2
