@@ -3,15 +3,19 @@ never an exception (property-based, over every stream of every registered source
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connectors.base import Window
 from lienthong.registry import SOURCES, load_object
+from lienthong.standins import stand_in_connection
 from mappings.canonical import Agency, Dossier, Procedure, Rating, Rejection
-from mappings.common import MappingContext
+from mappings.common import LOCAL_TZ, MappingContext
+from simulators.server import PrefixDispatcher, serve
 from tests.conftest import TEST_KEY
 
 CTX = MappingContext(TEST_KEY, known_procedures=frozenset({"1.001612"}))
@@ -52,15 +56,18 @@ json_values = st.recursive(
 
 
 @cache
-def sample_records(key: str, stream_name: str) -> list[dict]:
-    """Real records of the stream, from its stand-in's data set, to mutate."""
+def sample_records(key: str, stream_name: str) -> tuple[dict, ...]:
+    """Real records of the stream as its connector yields them from the stand-in, to mutate."""
     app = load_object(SOURCES[key].simulator)(seed=3, scenario="small")
-    data = app.dataset
-    for attr in (stream_name, "dossiers" if "dossier" in stream_name else stream_name):
-        records = getattr(data, attr, None)
-        if records:
-            return [r for r in records[:50] if isinstance(r, dict)]
-    return [{}]
+    source = SOURCES[key]
+    stream = next(s for s in source.streams if s.name == stream_name)
+    window = Window(datetime(2018, 10, 1, tzinfo=LOCAL_TZ), datetime(2019, 7, 1, tzinfo=LOCAL_TZ))
+    with serve(PrefixDispatcher({f"/{key}": app})) as base_url:
+        connector = load_object(source.connector)(stand_in_connection(base_url, key))
+        with connector:
+            pages = connector.fetch(stream.name, window if stream.windowed else None)
+            records = [r for page in pages for r in page][:60]
+    return tuple(records) or ({},)
 
 
 def check(result) -> None:
