@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
+
 from connectors.base import LOCAL_TZ
 from connectors.connection import ConnectionNotConfigured
 from connectors.errors import SourceError
@@ -78,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ConnectionNotConfigured, SourceError, LandingError, ValueError) as exc:
         print(f"lienthong: error: {exc}", file=sys.stderr)
         return 2
+    except DBAPIError as exc:
+        # The warehouse itself failed (down, unreachable, connection cut): the batch was rolled
+        # back and its audit row says so where it could be written.
+        print(f"lienthong: error: the warehouse is unavailable: {exc.orig}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 
