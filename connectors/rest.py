@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 MAX_PAGES = 10_000  # far above any real sync; only a source that never stops paging reaches it
+# A page of 1,000 dossiers is ~2 MB of JSON; a reply far larger is a broken or hostile server,
+# and reading it whole could exhaust the worker's memory.
+MAX_REPLY_BYTES = 50 * 1024 * 1024
 
 # requests' network failures that a later attempt may not hit. SSLError is a ConnectionError
 # too, but a certificate that fails verification will fail again: see _send_once.
@@ -115,8 +118,10 @@ class RestClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         pool_size: int = 4,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_reply_bytes = max_reply_bytes
         self.timeout = (connect_timeout, read_timeout)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -201,7 +206,9 @@ class RestClient:
                 # Per request: a session-level verify loses to REQUESTS_CA_BUNDLE in requests.
                 verify=self.verify,
                 allow_redirects=False,
+                stream=True,  # read the body ourselves, bounded by max_reply_bytes
             )
+            self._read_bounded(response, f"{method} {url}")
         except requests.exceptions.SSLError as exc:
             if "certificate" in str(exc).lower():
                 raise SourceError(
@@ -212,6 +219,21 @@ class RestClient:
         except _TRANSIENT_EXCEPTIONS as exc:
             raise TransientError(f"{type(exc).__name__} calling {method} {url}") from exc
         return self._decode(method, url, response)
+
+    def _read_bounded(self, response: requests.Response, where: str) -> None:
+        """Read the body, refusing one larger than max_reply_bytes before it is all in memory."""
+        limit = self.max_reply_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise ContractError(f"reply from {where} is {int(declared):,} bytes, over {limit:,}")
+        body = bytearray()
+        for chunk in response.iter_content(chunk_size=256 * 1024):
+            body += chunk
+            if len(body) > limit:
+                response.close()
+                raise ContractError(f"reply from {where} exceeds {limit:,} bytes")
+        response._content = bytes(body)  # what response.content / .text then return
 
     def _decode(self, method: str, url: str, response: requests.Response) -> dict[str, Any]:
         status, where = response.status_code, f"{method} {url}"

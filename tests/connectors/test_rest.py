@@ -313,3 +313,14 @@ def test_paging_has_a_hard_bound() -> None:
 def test_paging_validates_the_reply(reply, message) -> None:
     with pytest.raises(ContractError, match=message):
         list(paginate(lambda page: reply, total_pages_key="TongSoTrang"))
+
+
+@responses.activate
+def test_a_reply_over_the_size_bound_is_refused_not_retried():
+    from connectors.rest import RestClient
+
+    responses.post("https://src.example/api", body=b'{"data": "' + b"x" * 5000 + b'"}')
+    client = RestClient("https://src.example", max_reply_bytes=1000, sleep=lambda s: None)
+    with pytest.raises(ContractError, match="over 1,000 bytes|exceeds 1,000 bytes"):
+        client.post_json("/api", {})
+    assert len(responses.calls) == 1
