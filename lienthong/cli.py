@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from connectors.base import LOCAL_TZ
 from connectors.connection import ConnectionNotConfigured
 from connectors.errors import SourceError
-from lienthong import registry, render, report_cli
+from lienthong import fees_cli, registry, render, report_cli
 from lienthong.landing import LandingError
 from lienthong.settings import Settings, SettingsError, load
 
@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         stage.add_argument("--landing", help="landing store URL (default: LIENTHONG_LANDING_URL)")
 
     report_cli.add_parsers(sub)
+    fees_cli.add_parsers(sub)  # widens `report` with `fees`: after report_cli
 
     demo = sub.add_parser("demo", help="stand-ins + sync + report on the local warehouse")
     demo.add_argument("--seed", type=int, default=2019)
@@ -195,6 +196,7 @@ COMMANDS = {
     "extract": cmd_extract,
     "load": cmd_load,
     **report_cli.COMMANDS,
+    **fees_cli.COMMANDS,
     "demo": cmd_demo,
 }
 

@@ -8,13 +8,16 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from connectors.base import LOCAL_TZ
-from lienthong import excel, registry, render
+from lienthong import excel, fees_cli, registry, render
 from lienthong.pipeline import sync
+from lienthong.report_cli import write_reports
 from lienthong.settings import Settings
 from lienthong.standins import stand_in_connection, stand_ins
 from simulators.server import serve
 from warehouse import schema
 from warehouse.db import make_engine, upgrade
+from warehouse.reconciliation import reconcile
+from warehouse.reports.periods import parse_period
 from warehouse.reports.phu_luc_01 import phu_luc_01
 from warehouse.reports.satisfaction import satisfaction
 
@@ -53,12 +56,18 @@ def run_demo(settings: Settings, seed: int = 2019) -> int:
     print()
     print(render.satisfaction_table(satisfaction(engine, *PERIOD)).split("\n\n")[0])
     print()
+    result = reconcile(engine, *PERIOD)
+    print(fees_cli.reconciliation_table(result))
+    print()
     out = settings.reports_dir
-    p01 = excel.phu_luc_01_xlsx(report, out / f"phu-luc-01_{PERIOD[0]}_{PERIOD[1]}.xlsx")
-    sat = excel.satisfaction_xlsx(
-        satisfaction(engine, *PERIOD), out / f"satisfaction_{PERIOD[0]}_{PERIOD[1]}.xlsx"
-    )
-    print(f"wrote {p01}\nwrote {sat}")
+    written = [
+        excel.phu_luc_01_xlsx(report, out / f"phu-luc-01_{PERIOD[0]}_{PERIOD[1]}.xlsx"),
+        fees_cli.exceptions_xlsx(result, out / f"reconciliation_{PERIOD[0]}_{PERIOD[1]}.xlsx"),
+        # Every official report of the half year, as one workbook and one HTML page.
+        *write_reports(engine, parse_period("2019-H1"), out),
+    ]
+    for path in written:
+        print(f"wrote {path}")
     print(f"demo finished in {time.monotonic() - started:.1f}s")
     return 0
 

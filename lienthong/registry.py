@@ -113,6 +113,21 @@ SOURCES: dict[str, Source] = {
             # receive dates finds dossiers received long ago that changed in the window.
             lookback=timedelta(days=1),
         ),
+        Source(
+            key="vietinbank",
+            title="Cổng thanh toán phí, lệ phí Vietinbank",
+            protocol="REST",
+            connector="connectors.vietinbank:VietinbankConnector",
+            streams=(
+                Stream(
+                    "transactions",
+                    "mappings.vietinbank:map_transaction",
+                    redact="mappings.vietinbank:redact_transaction",
+                ),
+                Stream("statements", "mappings.vietinbank:map_statement"),
+            ),
+            simulator="simulators.vietinbank:make_stand_in",
+        ),
     )
 }
 

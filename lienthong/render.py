@@ -1,11 +1,14 @@
-"""Rendering of report rows as a terminal table or CSV (the xlsx form is in lienthong.excel)."""
+"""Rendering of report rows as a terminal table or CSV (the xlsx form is in lienthong.excel, the
+HTML page in lienthong.html_report)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import unicodedata
+from decimal import Decimal
 
+from warehouse.reports import overdue, scorecard
 from warehouse.reports.phu_luc_01 import COLUMNS, Report
 from warehouse.reports.satisfaction import LEVELS, Satisfaction
 
@@ -32,8 +35,14 @@ def _width(text: str) -> int:
     return sum(0 if unicodedata.combining(c) else 1 for c in text)
 
 
+def _cell(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
 def text_table(header: list[str], rows: list[list[object]], right_from: int = 1) -> str:
-    cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
+    cells = [[_cell(c) for c in header]] + [[_cell(c) for c in r] for r in rows]
     widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
     out = []
     for n, row in enumerate(cells):
@@ -47,24 +56,61 @@ def text_table(header: list[str], rows: list[list[object]], right_from: int = 1)
     return "\n".join(out)
 
 
-def phu_luc_01_table(report: Report, name_width: int = 40) -> str:
-    def name(s: str) -> str:
-        return s if len(s) <= name_width else s[: name_width - 1] + "…"
+def csv_text(header: list[str], rows: list[list[object]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([[_cell(c) for c in r] for r in rows])
+    return buf.getvalue()
 
+
+def _shorten(s: str, width: int = 40) -> str:
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def _notes(notes: list[str]) -> str:
+    return "".join(f"\nnote: {n}" for n in notes)
+
+
+def _span(report) -> str:
+    return f"{report.start.isoformat()} .. {report.end.isoformat()}"
+
+
+def phu_luc_01_table(report: Report, name_width: int = 40) -> str:
     header = [report.by, "name", *(_SHORT[c] for c in COLUMNS)]
-    rows = [[r.code, name(r.name), *r.values()] for r in [*report.rows, report.total]]
-    title = f"Phụ lục 01 — {report.start.isoformat()} .. {report.end.isoformat()} (by {report.by})"
-    notes = "".join(f"\nnote: {n}" for n in report.notes)
-    return f"{title}\n{text_table(header, rows, right_from=2)}{notes}"
+    rows = [
+        [r.code, _shorten(r.name, name_width), *r.values()] for r in [*report.rows, report.total]
+    ]
+    title = f"Phụ lục 01 — {_span(report)} (by {report.by})"
+    return f"{title}\n{text_table(header, rows, right_from=2)}{_notes(report.notes)}"
 
 
 def phu_luc_01_csv(report: Report) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(PHU_LUC_01_CSV_HEADER)
-    for r in [*report.rows, report.total]:
-        writer.writerow([r.code, r.name, *r.values()])
-    return buf.getvalue()
+    return csv_text(
+        PHU_LUC_01_CSV_HEADER, [[r.code, r.name, *r.values()] for r in [*report.rows, report.total]]
+    )
+
+
+# -- reports with rows, a total row and COLUMNS (Phụ lục 02 and 03, "4 tại chỗ") ------------------
+
+
+def by_rows(report, columns: tuple[str, ...]) -> tuple[list[str], list[list[object]]]:
+    header = [f"{report.by}_code", f"{report.by}_name", *columns]
+    return header, [[r.code, r.name, *r.values()] for r in [*report.rows, report.total]]
+
+
+def by_table(title: str, report, columns: tuple[str, ...]) -> str:
+    header, rows = by_rows(report, columns)
+    rows = [[r[0], _shorten(r[1]), *r[2:]] for r in rows]
+    head = f"{title} — {_span(report)} (by {report.by})"
+    return f"{head}\n{text_table(header, rows, right_from=2)}{_notes(report.notes)}"
+
+
+def by_csv(report, columns: tuple[str, ...]) -> str:
+    return csv_text(*by_rows(report, columns))
+
+
+# -- satisfaction --------------------------------------------------------------------------------
 
 
 def satisfaction_rows(s: Satisfaction) -> tuple[list[str], list[list[object]]]:
@@ -84,7 +130,7 @@ def satisfaction_rows(s: Satisfaction) -> tuple[list[str], list[list[object]]]:
 def satisfaction_table(s: Satisfaction) -> str:
     t = s.total
     shares = t.shares()
-    lines = [f"Satisfaction — {s.start.isoformat()} .. {s.end.isoformat()}: {t.total:,} ratings"]
+    lines = [f"Satisfaction — {_span(s)}: {t.total:,} ratings"]
     for level, label in LEVELS.items():
         lines.append(f"  {label:<15} {t.counts.get(level, 0):>8,}  {shares[level]:>6.2f}%")
     header, rows = satisfaction_rows(s)
@@ -92,9 +138,82 @@ def satisfaction_table(s: Satisfaction) -> str:
 
 
 def satisfaction_csv(s: Satisfaction) -> str:
-    header, rows = satisfaction_rows(s)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
+    return csv_text(*satisfaction_rows(s))
+
+
+# -- overdue hot spots ---------------------------------------------------------------------------
+
+_OVERDUE_HEADER = ["list", "code", "name", "agency", *overdue.HOT_COLUMNS, *overdue.QUIET_COLUMNS]
+
+
+def overdue_rows(report: overdue.Report) -> list[list[object]]:
+    blank_hot = [""] * len(overdue.HOT_COLUMNS)
+    rows: list[list[object]] = []
+    for kind, spots in (("procedure", report.procedures), ("agency", report.agencies)):
+        rows += [
+            [kind, s.code, s.name, s.agency, *s.values(), *[""] * len(overdue.QUIET_COLUMNS)]
+            for s in spots
+        ]
+    rows += [
+        ["few_dossiers", q.code, q.name, q.name, *blank_hot, *q.values()] for q in report.quiet
+    ]
+    return rows
+
+
+def overdue_table(report: overdue.Report) -> str:
+    parts = [f"Overdue hot spots — {_span(report)}"]
+    for title, spots in (
+        (f"procedures with the most late + overdue dossiers (top {report.top})", report.procedures),
+        (f"agencies with the most late + overdue dossiers (top {report.top})", report.agencies),
+    ):
+        rows = [[s.code, _shorten(s.name), _shorten(s.agency, 24), *s.values()] for s in spots]
+        header = ["code", "name", "agency", *overdue.HOT_COLUMNS]
+        parts.append(f"\n{title}\n{text_table(header, rows, right_from=3)}")
+    rows = [[q.code, _shorten(q.name), *q.values()] for q in report.quiet]
+    header = ["code", "name", *overdue.QUIET_COLUMNS]
+    parts.append(
+        f"\nagencies that received at most {report.few} dossiers\n"
+        f"{text_table(header, rows, right_from=2)}"
+    )
+    return "\n".join(parts) + _notes(report.notes)
+
+
+def overdue_csv(report: overdue.Report) -> str:
+    return csv_text(_OVERDUE_HEADER, overdue_rows(report))
+
+
+# -- Decision 766 scorecard ----------------------------------------------------------------------
+
+
+def scorecard_rows(card: scorecard.Scorecard) -> tuple[list[str], list[list[object]]]:
+    header = ["agency_code", "agency_name"]
+    for i in card.scored:
+        header += [f"{i.key}_numerator", f"{i.key}_denominator", f"{i.key}_pct", f"{i.key}_points"]
+    header += ["points", "max_points"]
+    rows = []
+    for r in [*card.rows, card.total]:
+        row: list[object] = [r.code, r.name]
+        for i in card.scored:
+            s = r.scores[i.key]
+            row += [s.numerator, s.denominator, s.percent, s.points]
+        rows.append([*row, r.points, card.max_points(r)])
+    return header, rows
+
+
+def scorecard_table(card: scorecard.Scorecard) -> str:
+    header = ["agency", "name", *(f"{i.key} %/pts" for i in card.scored), "points", "max"]
+    rows = []
+    for r in [*card.rows, card.total]:
+        cells = [f"{_cell(s.percent) or '—'}/{_cell(s.points) or '—'}" for s in _scored(card, r)]
+        rows.append([r.code, _shorten(r.name, 32), *cells, r.points, card.max_points(r)])
+    v = card.version
+    title = f"Decision 766 scorecard — {_span(card)} ({v.basis}, from {v.valid_from})"
+    return f"{title}\n{text_table(header, rows, right_from=2)}{_notes(card.notes)}"
+
+
+def _scored(card: scorecard.Scorecard, row: scorecard.ScoreRow) -> list[scorecard.Score]:
+    return [row.scores[i.key] for i in card.scored]
+
+
+def scorecard_csv(card: scorecard.Scorecard) -> str:
+    return csv_text(*scorecard_rows(card))

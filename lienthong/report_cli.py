@@ -1,13 +1,21 @@
-"""`lienthong report NAME`: the official reports, rendered as a table, CSV or xlsx."""
+"""`lienthong report NAME`: the official reports, as a table, CSV, an official-form xlsx or a
+self-contained HTML page, for a named period (calendar or cut-off) or any from–to."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from lienthong import render
 from lienthong.settings import Settings
+from warehouse.reports.grouping import GROUPINGS
+from warehouse.reports.periods import Period, parse_period
+
+FORMATS = ("table", "csv", "xlsx", "html")
 
 
 def parse_date(text: str) -> date:
@@ -17,50 +25,233 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+@dataclass(frozen=True)
+class Spec:
+    """How one report is computed inside an open report and rendered in each format."""
+
+    heading: str  # its section heading in the HTML page
+    build: Callable[[Any, argparse.Namespace], Any]  # (Counting, args) -> report
+    table: Callable[[Any], str]
+    csv: Callable[[Any], str]
+    form: str  # the form builder's name in lienthong.excel
+
+
+def _specs() -> dict[str, Spec]:
+    from warehouse.reports import (
+        on_the_spot,
+        overdue,
+        phu_luc_01,
+        phu_luc_02,
+        phu_luc_03,
+        satisfaction,
+        scorecard,
+    )
+
+    def by_table(title: str, columns: tuple[str, ...]) -> Callable[[Any], str]:
+        return lambda r: render.by_table(title, r, columns)
+
+    def by_csv(columns: tuple[str, ...]) -> Callable[[Any], str]:
+        return lambda r: render.by_csv(r, columns)
+
+    return {
+        "phu-luc-01": Spec(
+            "Phụ lục 01 — Tình hình, kết quả giải quyết TTHC",
+            lambda c, a: phu_luc_01.phu_luc_01_in(c, a.by),
+            render.phu_luc_01_table,
+            render.phu_luc_01_csv,
+            "phu_luc_01_form",
+        ),
+        "phu-luc-02": Spec(
+            "Phụ lục 02 — Dịch vụ công trực tuyến",
+            lambda c, a: phu_luc_02.phu_luc_02_in(c, a.by),
+            by_table("Phụ lục 02", phu_luc_02.COLUMNS),
+            by_csv(phu_luc_02.COLUMNS),
+            "phu_luc_02_form",
+        ),
+        "phu-luc-03": Spec(
+            "Phụ lục 03 — Dịch vụ bưu chính công ích",
+            lambda c, a: phu_luc_03.phu_luc_03_in(c, a.by),
+            by_table("Phụ lục 03", phu_luc_03.COLUMNS),
+            by_csv(phu_luc_03.COLUMNS),
+            "phu_luc_03_form",
+        ),
+        "satisfaction": Spec(
+            "Mức độ hài lòng",
+            lambda c, a: satisfaction.satisfaction_in(c.conn, c.start, c.end),
+            render.satisfaction_table,
+            render.satisfaction_csv,
+            "satisfaction_form",
+        ),
+        "four-on-the-spot": Spec(
+            '"4 tại chỗ"',
+            lambda c, a: on_the_spot.four_on_the_spot_in(c, a.by),
+            by_table('"4 tại chỗ"', on_the_spot.COLUMNS),
+            by_csv(on_the_spot.COLUMNS),
+            "on_the_spot_form",
+        ),
+        "overdue": Spec(
+            "Hồ sơ trễ hạn, quá hạn và đơn vị có ít hồ sơ",
+            lambda c, a: overdue.overdue_hot_spots_in(c, top=a.top, min_late=a.min_late, few=a.few),
+            render.overdue_table,
+            render.overdue_csv,
+            "overdue_form",
+        ),
+        "scorecard-766": Spec(
+            "Chỉ số phục vụ theo Quyết định 766/QĐ-TTg",
+            lambda c, a: scorecard.scorecard_in(c),
+            render.scorecard_table,
+            render.scorecard_csv,
+            "scorecard_form",
+        ),
+    }
+
+
+NAMES = [
+    "phu-luc-01",
+    "phu-luc-02",
+    "phu-luc-03",
+    "satisfaction",
+    "four-on-the-spot",
+    "overdue",
+    "scorecard-766",
+    "all",
+]
+
+
 def add_parsers(sub) -> None:
-    rep = sub.add_parser("report", help="official reports from the warehouse")
-    rep.add_argument("name", choices=["phu-luc-01", "satisfaction"])
-    rep.add_argument("--from", dest="start", type=parse_date, required=True)
-    rep.add_argument("--to", dest="end", type=parse_date, required=True)
-    rep.add_argument("--by", choices=["agency", "field", "procedure"], default="agency")
-    rep.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
-    rep.add_argument("--out", type=Path, help="output file (xlsx default: var/reports/...)")
+    rep = sub.add_parser(
+        "report",
+        help="official reports from the warehouse",
+        description="Give the period as --period (calendar or, with --cutoff, the cut-off "
+        "convention) or as --from and --to.",
+    )
+    rep.add_argument("name", choices=NAMES, help="`all`: every report, in one xlsx or HTML file")
+    rep.add_argument("--period", help="2019 | 2019-H1 | 2019-H2 | 2019-9M | 2019-Q1..Q4 | 2019-M03")
+    rep.add_argument(
+        "--cutoff",
+        action="store_true",
+        help="cut-off convention: from the 15th of the month before the period to the 14th of "
+        "its last month (Decree 09/2019, unconfirmed)",
+    )
+    rep.add_argument("--from", dest="start", type=parse_date, help="first day, YYYY-MM-DD")
+    rep.add_argument("--to", dest="end", type=parse_date, help="last day (inclusive)")
+    rep.add_argument("--by", choices=list(GROUPINGS), default="agency")
+    rep.add_argument("--format", choices=list(FORMATS), default="table")
+    rep.add_argument("--out", type=Path, help="output file (xlsx/html default: var/reports/...)")
+    rep.add_argument("--top", type=int, default=10, help="overdue: rows per list")
+    rep.add_argument("--min-late", type=int, default=1, help="overdue: least late + overdue")
+    rep.add_argument("--few", type=int, default=10, help="overdue: 'very few' dossiers, at most")
 
 
-def cmd_report(args, settings: Settings) -> int:
-    from lienthong import excel
+def period_of(args: argparse.Namespace) -> Period:
+    """The period the arguments name; sets args.start / args.end to its days as well."""
+    if args.period:
+        if args.start or args.end:
+            raise ValueError("give either --period or --from/--to, not both")
+        period = parse_period(args.period, cutoff=args.cutoff)
+    else:
+        if args.cutoff:
+            raise ValueError("--cutoff applies to a named --period (e.g. --period 2019-H1)")
+        if args.start is None or args.end is None:
+            raise ValueError("give --period (e.g. 2019-H1) or both --from and --to")
+        period = Period(args.start, args.end)
+    args.start, args.end = period.start, period.end
+    return period
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.db import make_engine, upgrade
-    from warehouse.reports.phu_luc_01 import phu_luc_01
-    from warehouse.reports.satisfaction import satisfaction
 
+    period = period_of(args)
+    if args.name == "all" and args.format == "csv":
+        raise ValueError("a CSV file holds one report: name it instead of `all`")
+    specs = _specs()
     engine = make_engine(settings.warehouse_url)
     upgrade(engine)
-    if args.name == "phu-luc-01":
-        report = phu_luc_01(engine, args.start, args.end, by=args.by)
-        text = (
-            render.phu_luc_01_table(report)
-            if args.format == "table"
-            else render.phu_luc_01_csv(report)
-        )
-        writer = excel.phu_luc_01_xlsx
-    else:
-        report = satisfaction(engine, args.start, args.end)
-        text = (
-            render.satisfaction_table(report)
-            if args.format == "table"
-            else render.satisfaction_csv(report)
-        )
-        writer = excel.satisfaction_xlsx
+    reports = _build(engine, period, list(specs) if args.name == "all" else [args.name], args)
+    out = args.out or settings.reports_dir / f"{args.name}_{period.start}_{period.end}"
     if args.format == "xlsx":
-        out = args.out or settings.reports_dir / f"{args.name}_{args.start}_{args.end}.xlsx"
-        print(f"wrote {writer(report, out)}")
-    elif args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
+        print(f"wrote {_xlsx(specs, reports, period, _suffixed(out, args.out, '.xlsx'))}")
+    elif args.format == "html":
+        html = _html(engine, specs, reports, period, args.name)
+        print(f"wrote {_write(_suffixed(out, args.out, '.html'), html)}")
     else:
-        print(text)
+        text = "\n\n".join(
+            (specs[n].table if args.format == "table" else specs[n].csv)(r)
+            for n, r in reports.items()
+        )
+        if args.out:
+            print(f"wrote {_write(args.out, text)}")
+        else:
+            print(text, end="" if text.endswith("\n") else "\n")  # CSV ends its last line
     return 0
+
+
+def write_reports(
+    engine, period: Period, folder: Path, formats: tuple[str, ...] = ("xlsx", "html")
+) -> list[Path]:
+    """Every report of a period, by agency, as one workbook and/or one HTML page in `folder`
+    (`all_<from>_<to>.xlsx` / `.html`) — what `lienthong report all` writes."""
+    specs = _specs()
+    args = argparse.Namespace(by="agency", top=10, min_late=1, few=10)
+    reports = _build(engine, period, list(specs), args)
+    stem = folder / f"all_{period.start}_{period.end}"
+    written = []
+    if "xlsx" in formats:
+        written.append(_xlsx(specs, reports, period, stem.with_name(stem.name + ".xlsx")))
+    if "html" in formats:
+        html = _html(engine, specs, reports, period, "all")
+        written.append(_write(stem.with_name(stem.name + ".html"), html))
+    return written
+
+
+def _build(engine, period: Period, names: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    from warehouse.reports.base import counting
+
+    specs = _specs()
+    # All the reports of one run read one snapshot of the warehouse.
+    with counting(engine, period.start, period.end) as opened:
+        return {name: specs[name].build(opened, args) for name in names}
+
+
+def _suffixed(out: Path, given: Path | None, suffix: str) -> Path:
+    return given if given is not None else out.with_name(out.name + suffix)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _xlsx(specs: dict[str, Spec], reports: dict[str, Any], period: Period, path: Path) -> Path:
+    from lienthong import excel
+
+    forms = [getattr(excel, specs[n].form)(r, period) for n, r in reports.items()]
+    return excel.save(forms, path)
+
+
+def _html(engine, specs: dict[str, Spec], reports: dict[str, Any], period: Period, name: str):
+    from lienthong import excel, html_report
+    from warehouse.reports.phu_luc_01 import phu_luc_01
+    from warehouse.reports.trend import monthly_trend
+
+    sections = []
+    if name in ("all", "phu-luc-01"):
+        p01 = reports["phu-luc-01"]
+        by_agency = p01 if p01.by == "agency" else phu_luc_01(engine, period.start, period.end)
+        charts = [
+            html_report.on_time_chart(by_agency),
+            html_report.trend_chart(monthly_trend(engine, period.start, period.end)),
+        ]
+        sections.append(html_report.Section("Tổng quan", charts=charts))
+    for n, r in reports.items():
+        form = getattr(excel, specs[n].form)(r, period)
+        sections.append(html_report.Section(specs[n].heading, forms=[form]))
+    title = "Báo cáo kết quả giải quyết thủ tục hành chính"
+    if name != "all":
+        title = specs[name].heading
+    return html_report.page(title, period, sections)
 
 
 COMMANDS = {"report": cmd_report}

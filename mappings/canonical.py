@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -93,3 +93,62 @@ class Procedure:
 
 
 Canonical = Dossier | Rating | Agency | Procedure
+
+
+# -- Fee gateway (Vietinbank): payments and daily statements ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeeLine:
+    """One line of a payment's fee list (PhiLePhi)."""
+
+    fee_type: str | None  # "charge" (phí) | "fee" (lệ phí); None when the source omits it
+    code: str | None  # MaPhiLePhi
+    name: str | None
+    amount: int  # integer VND
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A fee gateway transaction: a payment for a dossier, or a refund / reversal of one."""
+
+    source_id: str  # the gateway's transaction id
+    kind: str  # payment | refund | reversal
+    dossier_number: str | None  # the dossier it pays for (số hồ sơ on the receipt)
+    agency_code: str | None  # the beneficiary agency whose account is credited
+    amount: int  # integer VND, positive for every kind: the kind gives the direction
+    currency: str  # VND
+    paid_at: datetime
+    result_code: str  # "00" = success; any other code is an attempt that moved no money
+    original_id: str | None  # a refund or reversal: the transaction it undoes
+    fee_lines: tuple[FeeLine, ...]
+    verified: bool  # its checksum matched the shared secret; only verified payments count
+    source_updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One money movement listed in the bank's daily statement (sao kê)."""
+
+    transaction_id: str
+    kind: str  # payment | refund | reversal
+    dossier_number: str | None
+    amount: int  # integer VND, positive
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeeStatement:
+    """The gateway's signed daily statement: every successful movement of one local day."""
+
+    statement_date: date
+    file_name: str
+    file_digest: str  # SHA-256 of the file as received
+    issued_at: datetime
+    lines: tuple[StatementLine, ...]
+    verified: bool
+
+    @property
+    def source_id(self) -> str:
+        """The statement's key at the source: its day as NgaySaoKe spells it (yyyyMMdd)."""
+        return f"{self.statement_date:%Y%m%d}"

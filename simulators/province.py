@@ -150,7 +150,11 @@ def counted_truth(built: dict[str, Any]) -> list[DossierTruth]:
     for key, data in built.items():
         if key == INTAKE:
             continue
-        real += [replace(t, channel=intake_channel.get(t.number, t.channel)) for t in data.truth]
+        real += [
+            replace(t, channel=intake_channel.get(t.number, t.channel))
+            for t in data.truth
+            if isinstance(t, DossierTruth)  # payments are not dossiers
+        ]
     return real
 
 

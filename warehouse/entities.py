@@ -12,7 +12,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
 
-from mappings.canonical import Agency, Canonical, Dossier, Procedure, Rating
+from mappings.canonical import (
+    Agency,
+    Canonical,
+    Dossier,
+    FeeLine,
+    FeeStatement,
+    Payment,
+    Procedure,
+    Rating,
+)
 from warehouse import schema
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -126,3 +135,67 @@ ENTITIES: dict[type, Entity] = {
 
 def entity_of(record: Canonical) -> Entity:
     return ENTITIES[type(record)]
+
+
+# -- Fee gateway (Vietinbank) ------------------------------------------------------------------
+
+
+def _fee_line_json(line: FeeLine) -> dict[str, Any]:
+    return {"type": line.fee_type, "code": line.code, "name": line.name, "amount": line.amount}
+
+
+def _payment_row(p: Payment, source: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "source_id": p.source_id,
+        "kind": p.kind,
+        "dossier_number": p.dossier_number,
+        "agency_code": p.agency_code,
+        "amount": p.amount,
+        "currency": p.currency,
+        "paid_at": p.paid_at,
+        "paid_date": local_date(p.paid_at),
+        "result_code": p.result_code,
+        "original_id": p.original_id,
+        "fee_lines": [_fee_line_json(line) for line in p.fee_lines],
+        "verified": p.verified,
+        "source_updated_at": p.source_updated_at,
+    }
+
+
+def _statement_row(s: FeeStatement, source: str) -> dict[str, Any]:
+    credits = [line.amount for line in s.lines if line.kind == "payment"]
+    return {
+        "source": source,
+        "statement_date": s.statement_date,
+        "file_name": s.file_name,
+        "file_digest": s.file_digest,
+        "issued_at": s.issued_at,
+        "line_count": len(s.lines),
+        "credited": sum(credits),
+        "debited": sum(line.amount for line in s.lines) - sum(credits),
+        "lines": [
+            {
+                "transaction_id": line.transaction_id,
+                "kind": line.kind,
+                "dossier_number": line.dossier_number,
+                "amount": line.amount,
+                "at": line.at.isoformat(),
+            }
+            for line in s.lines
+        ],
+        "verified": s.verified,
+    }
+
+
+ENTITIES[Payment] = Entity(
+    "payment", schema.payments, ("source", "source_id"), _payment_row, "source_updated_at", "id"
+)
+ENTITIES[FeeStatement] = Entity(
+    "fee_statement",
+    schema.fee_statements,
+    ("source", "statement_date"),
+    _statement_row,
+    "issued_at",
+    "id",
+)

@@ -261,7 +261,7 @@ class Batch:
         q = schema.rejected_records
         rows: dict[str, dict[str, Any]] = {}
         for rejection, payload in rejections:
-            text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+            text = json.dumps(_str_keys(payload), sort_keys=True, ensure_ascii=False, default=str)
             digest = hashlib.sha256(text.encode()).hexdigest()
             rows[digest] = {
                 "source": self.source,
@@ -360,6 +360,15 @@ class Batch:
                     .where(lb.c.id.in_(dead))
                     .values(outcome="abandoned", error="the process ended without finishing")
                 )
+
+
+def _str_keys(value: Any) -> Any:
+    """JSON object keys as strings: a hostile record's `None` or `1` key must not stop sorting."""
+    if isinstance(value, dict):
+        return {str(k): _str_keys(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_str_keys(v) for v in value]
+    return value
 
 
 def _alive(pid: int) -> bool:

@@ -188,3 +188,52 @@ watermarks = Table(
 # Columns left out of content comparisons (idempotence tests, change detection): they say
 # which load touched a row, not what the row holds.
 AUDIT_COLUMNS = frozenset({"batch_id", "first_batch_id", "id", "dossier_id"})
+
+# -- Fee gateway (Vietinbank) ------------------------------------------------------------------
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("source_id", String(64), nullable=False),  # the gateway's transaction id
+    Column("kind", String(16), nullable=False),  # payment | refund | reversal
+    Column("dossier_number", String(200)),
+    Column("agency_code", String(64)),  # beneficiary agency
+    Column("amount", BigInteger, nullable=False),  # integer VND, positive; kind gives the sign
+    Column("currency", String(3), nullable=False),
+    Column("paid_at", AwareDateTime, nullable=False),
+    Column("paid_date", Date, nullable=False),  # local date of paid_at, what periods compare
+    Column("result_code", String(8), nullable=False),  # "00" = success
+    Column("original_id", String(64)),  # refund / reversal: the transaction it undoes
+    # The fee list (PhiLePhi) as JSON: a payment's lines are read whole, never on their own, and
+    # the generic loader upserts one row per record; see docs/fees.md.
+    Column("fee_lines", JSON, nullable=False),
+    Column("verified", Boolean, nullable=False),  # checksum verified; only these count
+    Column("source_updated_at", AwareDateTime, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("batch_id", BigInteger),
+    UniqueConstraint("source", "source_id"),
+    Index(None, "paid_date"),
+    Index(None, "dossier_number"),
+    Index(None, "original_id"),
+)
+
+fee_statements = Table(
+    "fee_statements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("statement_date", Date, nullable=False),  # the local day it covers
+    Column("file_name", String(200), nullable=False),
+    Column("file_digest", String(64), nullable=False),  # SHA-256 of the file as received
+    Column("issued_at", AwareDateTime, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("credited", BigInteger, nullable=False),  # payments, integer VND
+    Column("debited", BigInteger, nullable=False),  # refunds and reversals
+    Column("lines", JSON, nullable=False),  # [{transaction_id, kind, dossier_number, amount, at}]
+    Column("verified", Boolean, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("batch_id", BigInteger),
+    UniqueConstraint("source", "statement_date"),
+)

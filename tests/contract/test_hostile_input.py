@@ -13,13 +13,21 @@ from hypothesis import strategies as st
 from connectors.base import Window
 from lienthong.registry import SOURCES, load_object
 from lienthong.standins import stand_in_connection
-from mappings.canonical import Agency, Dossier, Procedure, Rating, Rejection
+from mappings.canonical import (
+    Agency,
+    Dossier,
+    FeeStatement,
+    Payment,
+    Procedure,
+    Rating,
+    Rejection,
+)
 from mappings.common import LOCAL_TZ, MappingContext
 from simulators.server import PrefixDispatcher, serve
 from tests.conftest import TEST_KEY
 
 CTX = MappingContext(TEST_KEY, known_procedures=frozenset({"1.001612"}))
-CANONICAL = (Dossier, Rating, Agency, Procedure)
+CANONICAL = (Dossier, Rating, Agency, Procedure, Payment, FeeStatement)
 STREAMS = [(key, stream) for key, source in sorted(SOURCES.items()) for stream in source.streams]
 
 json_scalars = st.one_of(

@@ -90,7 +90,7 @@ def test_records_map_to_the_canonical_schema_with_unique_keys(key):
                 assert not isinstance(record, Rejection), (stream.name, record.reason)
                 assert record.source_id, record
                 seen.setdefault(stream.name, set()).add(record.source_id)
-    dossier_stream = next(s.name for s in SOURCES[key].streams if "dossier" in s.name)
+    dossier_stream = next(s.name for s in SOURCES[key].streams if s.windowed)
     expected = {t.number for t in app.dataset.truth if t.updated_at < UNTIL}
     assert seen[dossier_stream] == expected
 

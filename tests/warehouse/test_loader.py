@@ -264,3 +264,11 @@ def test_an_event_listed_twice_by_the_source_is_one_event(engine):
     twice = dataclasses.replace(twice, history=(*twice.history, StatusEvent(9, T0)))
     load(engine, [twice])
     assert [s for s, _ in history(engine, "D1")] == [2, 9]
+
+
+def test_a_rejected_record_with_odd_keys_is_still_quarantined(engine):
+    payload = {None: "x", 1: "y", "MaHoSo": "D1", "nested": {None: [1, {2: 3}]}}
+    load(engine, [], [(Rejection("record is not an object"), payload)])
+    with engine.connect() as conn:
+        stored = conn.execute(select(schema.rejected_records.c.payload)).scalar_one()
+    assert '"null": "x"' in stored or '"None": "x"' in stored

@@ -1,0 +1,295 @@
+"""`lienthong reconcile` and `lienthong report fees`: gateway payments against dossiers, and the
+fees collected, as a table, CSV or xlsx. Wired into the CLI by `add_parsers` and `COMMANDS`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+from connectors.base import LOCAL_TZ
+from lienthong import report_cli
+from lienthong.excel import reporting_unit
+from lienthong.render import text_table
+from lienthong.settings import Settings
+from warehouse.reconciliation import EXCEPTIONS, Finding, Reconciliation
+from warehouse.reports.fees import COLUMNS, GROUPINGS, FeeRow, FeesReport
+
+LABELS = {
+    "matched": "Khớp",
+    "amount_mismatch": "Sai số tiền",
+    "unknown_dossier": "Không tìm thấy hồ sơ",
+    "unpaid": "Chưa thanh toán",
+    "duplicate": "Thanh toán trùng",
+    "refunded": "Đã hoàn tiền",
+    "orphan_refund": "Hoàn tiền không rõ giao dịch gốc",
+    "bad_signature": "Sai chữ ký — không tính",
+    "refund": "Giao dịch hoàn / huỷ",
+    "failed": "Giao dịch không thành công",
+}
+FINDING_HEADER = [
+    "class",
+    "dossier_number",
+    "transaction_id",
+    "agency_code",
+    "procedure_code",
+    "amount",
+    "fee_due",
+    "paid_at",
+    "received_date",
+    "detail",
+]
+_BOLD = Font(bold=True, name="Times New Roman", size=11)
+_TITLE = Font(bold=True, name="Times New Roman", size=13)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    rec = sub.add_parser("reconcile", help="match gateway payments to dossiers; list exceptions")
+    rec.add_argument("--from", dest="start", type=report_cli.parse_date, required=True)
+    rec.add_argument("--to", dest="end", type=report_cli.parse_date, required=True)
+    rec.add_argument(
+        "--as-of", type=report_cli.parse_date, help="judge unpaid dossiers on this day (--to)"
+    )
+    rec.add_argument(
+        "--unpaid-after", type=int, default=5, metavar="N", help="working days to pay (5)"
+    )
+    rec.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    rec.add_argument("--out", type=Path, help="exceptions file (default: var/reports/...)")
+    _add_fees_report(sub)
+
+
+def _add_fees_report(sub: argparse._SubParsersAction) -> None:
+    """`report fees`: joins the `report` command when it exists, else creates it."""
+    report = sub.choices.get("report")
+    if report is None:
+        report = sub.add_parser("report", help="reports from the warehouse")
+        report.add_argument("name", choices=["fees"])
+        report.add_argument("--from", dest="start", type=report_cli.parse_date, required=True)
+        report.add_argument("--to", dest="end", type=report_cli.parse_date, required=True)
+        report.add_argument("--by", choices=list(GROUPINGS), default="agency")
+        report.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
+        report.add_argument("--out", type=Path, help="output file (xlsx default: var/reports/...)")
+        return
+    # argparse has no public way to widen an argument's choices: they live on its action.
+    for action in report._actions:
+        if action.dest == "name" and action.choices is not None:
+            action.choices = [*action.choices, "fees"]
+        if action.dest == "by" and action.choices is not None:
+            action.choices = [*dict.fromkeys([*action.choices, *GROUPINGS])]
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """`report fees` here; any other report goes to the official reports' handler."""
+    if args.name != "fees":
+        return report_cli.cmd_report(args, settings)
+    from warehouse.db import make_engine, upgrade
+    from warehouse.reports.fees import fees
+
+    start, end = _period_of(args)
+    if args.format not in ("table", "csv", "xlsx"):
+        raise ValueError(f"the fees report comes as table, csv or xlsx, not {args.format}")
+    engine = make_engine(settings.warehouse_url)
+    upgrade(engine)
+    report = fees(engine, start, end, by=args.by)
+    if args.format == "xlsx":
+        out = args.out or settings.reports_dir / f"fees_{start}_{end}.xlsx"
+        print(f"wrote {fees_xlsx(report, out)}")
+        return 0
+    text = fees_table(report) if args.format == "table" else fees_csv(report)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def _period_of(args: argparse.Namespace) -> tuple[date, date]:
+    """The report's days: the official reports' parser also takes a named --period."""
+    if hasattr(args, "period"):
+        period = report_cli.period_of(args)
+        return period.start, period.end
+    return args.start, args.end
+
+
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.db import make_engine, upgrade
+    from warehouse.reconciliation import reconcile
+
+    engine = make_engine(settings.warehouse_url)
+    upgrade(engine)
+    result = reconcile(
+        engine, args.start, args.end, unpaid_after=args.unpaid_after, as_of=args.as_of
+    )
+    print(reconciliation_table(result))
+    name = f"reconciliation_{args.start}_{args.end}.{args.format}"
+    out = args.out or settings.reports_dir / name
+    if args.format == "xlsx":
+        exceptions_xlsx(result, out)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(exceptions_csv(result.exceptions), encoding="utf-8")
+    print(f"wrote {out} ({len(result.exceptions)} exceptions)")
+    return 0
+
+
+COMMANDS = {"reconcile": cmd_reconcile, "report": cmd_report}
+
+
+# -- rendering ---------------------------------------------------------------------------------
+def _money(value: int) -> str:
+    return f"{value:,}"
+
+
+def _fee_rows(rows: Sequence[FeeRow]) -> list[list[object]]:
+    return [[r.code, r.name[:40], *(_money(v) for v in r.values())] for r in rows]
+
+
+def fees_table(report: FeesReport) -> str:
+    title = f"Fees — {report.start.isoformat()} .. {report.end.isoformat()} (by {report.by})"
+    header = [report.by, "name", *COLUMNS]
+    parts = [title, text_table(header, _fee_rows([*report.rows, report.total]), 2)]
+    if report.by != "fee-type":
+        parts += [
+            "",
+            "By fee type",
+            text_table(["fee-type", "name", *COLUMNS], _fee_rows(report.by_fee_type), 2),
+        ]
+    parts += [
+        "",
+        f"Online payment: {report.paid_online:,} of {report.fee_bearing:,} fee-bearing dossiers "
+        f"received in the period ({report.online_ratio:.2f}%)",
+    ]
+    return "\n".join(parts)
+
+
+def fees_csv(report: FeesReport) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["code", "name", *COLUMNS])
+    for r in [*report.rows, report.total]:
+        writer.writerow([r.code, r.name, *r.values()])
+    return buf.getvalue()
+
+
+def reconciliation_table(result: Reconciliation) -> str:
+    title = (
+        f"Reconciliation — {result.start.isoformat()} .. {result.end.isoformat()}, unpaid after "
+        f"{result.unpaid_after} working days as of {result.as_of.isoformat()}"
+    )
+    rows = [
+        [c, LABELS[c], "exception" if c in EXCEPTIONS else "", n] for c, n in result.counts.items()
+    ]
+    return f"{title}\n{text_table(['class', 'meaning', 'kind', 'count'], rows, 3)}"
+
+
+def _finding_row(f: Finding) -> list[object]:
+    return [
+        f.cls,
+        f.dossier_number or "",
+        f.transaction_id or "",
+        f.agency_code or "",
+        f.procedure_code or "",
+        "" if f.amount is None else f.amount,
+        "" if f.fee_due is None else f.fee_due,
+        f.paid_at.astimezone(LOCAL_TZ).isoformat(timespec="seconds") if f.paid_at else "",
+        f.received_date.isoformat() if f.received_date else "",
+        f.detail,
+    ]
+
+
+def exceptions_csv(findings: Sequence[Finding]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(FINDING_HEADER)
+    writer.writerows(_finding_row(f) for f in findings)
+    return buf.getvalue()
+
+
+def _sheet_title(ws: Worksheet, title: str, period: str) -> int:
+    for row, (value, font) in enumerate(
+        [(title, _TITLE), (period, None), (f"Đơn vị báo cáo: {reporting_unit()}", None)], 1
+    ):
+        cell = ws.cell(row=row, column=1, value=value)
+        if font:
+            cell.font = font
+    return 5
+
+
+def _table(ws: Worksheet, top: int, header: list[str], rows: list[list[object]]) -> int:
+    for col, value in enumerate(header, 1):
+        ws.cell(row=top, column=col, value=value).font = _BOLD
+    for n, row in enumerate(rows, top + 1):
+        for col, value in enumerate(row, 1):
+            ws.cell(row=n, column=col, value=value)
+    return top + len(rows) + 2
+
+
+def _period(start: date, end: date) -> str:
+    return f"Kỳ báo cáo: từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}"
+
+
+def fees_xlsx(report: FeesReport, path: Path) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Phi le phi"
+    top = _sheet_title(
+        ws, "TỔNG HỢP THU PHÍ, LỆ PHÍ QUA CỔNG THANH TOÁN", _period(report.start, report.end)
+    )
+    header = [
+        "Mã",
+        "Tên",
+        "Số giao dịch thu",
+        "Đã thu (VND)",
+        "Số giao dịch hoàn",
+        "Đã hoàn (VND)",
+        "Thực thu (VND)",
+    ]
+    rows = [[r.code, r.name, *r.values()] for r in [*report.rows, report.total]]
+    top = _table(ws, top, header, rows)
+    if report.by != "fee-type":
+        ws.cell(row=top, column=1, value="Theo loại phí, lệ phí").font = _BOLD
+        top = _table(
+            ws, top + 1, header, [[r.code, r.name, *r.values()] for r in report.by_fee_type]
+        )
+    ws.cell(
+        row=top,
+        column=1,
+        value=(
+            f"Tỷ lệ hồ sơ thanh toán trực tuyến: {report.paid_online} / {report.fee_bearing} "
+            f"hồ sơ có phí, lệ phí ({report.online_ratio:.2f}%)"
+        ),
+    )
+    return _save(wb, ws, path)
+
+
+def exceptions_xlsx(result: Reconciliation, path: Path) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Doi soat"
+    top = _sheet_title(
+        ws, "ĐỐI SOÁT THANH TOÁN PHÍ, LỆ PHÍ VỚI HỒ SƠ", _period(result.start, result.end)
+    )
+    summary = [[c, LABELS[c], n] for c, n in result.counts.items()]
+    top = _table(ws, top, ["Loại", "Ý nghĩa", "Số lượng"], summary)
+    rows = [[LABELS[f.cls], *_finding_row(f)[1:]] for f in result.exceptions]
+    _table(ws, top, ["Loại ngoại lệ", *FINDING_HEADER[1:]], rows)
+    return _save(wb, ws, path)
+
+
+def _save(wb: Workbook, ws: Worksheet, path: Path) -> Path:
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 40
+    for col in "CDEFGHIJ":
+        ws.column_dimensions[col].width = 18
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path

@@ -1,0 +1,57 @@
+"""Report rows by agency, field (lĩnh vực) or procedure: the key, its name, the joins it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, func
+
+from warehouse import schema
+
+GROUPINGS = ("agency", "field", "procedure")
+UNKNOWN_CODE = "(unknown)"
+UNKNOWN_NAME = "(không rõ)"
+LABELS = {"agency": "đơn vị", "field": "lĩnh vực", "procedure": "thủ tục hành chính"}
+
+
+@dataclass(frozen=True)
+class Grouping:
+    key: ColumnElement[Any]
+    name: ColumnElement[Any]  # an aggregate: use it in a GROUP BY key query
+    from_: FromClause
+
+
+def check(by: str) -> None:
+    if by not in GROUPINGS:
+        raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}")
+
+
+def of_dossiers(by: str, counted: FromClause) -> Grouping:
+    """Group counted dossiers; the field comes from the procedure catalogue."""
+    check(by)
+    a, p = schema.agencies, schema.procedures
+    if by == "agency":
+        frm = counted.outerjoin(a, a.c.code == counted.c.agency_code)
+        return Grouping(counted.c.agency_code, func.max(a.c.name), frm)
+    frm = counted.outerjoin(p, p.c.code == counted.c.procedure_code)
+    if by == "procedure":
+        return Grouping(counted.c.procedure_code, func.max(p.c.name), frm)
+    return Grouping(p.c.field_code, func.max(p.c.field_name), frm)
+
+
+def of_procedures(by: str) -> Grouping:
+    """Group the procedure catalogue itself (e.g. procedures offered online, by agency)."""
+    check(by)
+    a, p = schema.agencies, schema.procedures
+    if by == "agency":
+        frm = p.outerjoin(a, a.c.code == p.c.agency_code)
+        return Grouping(p.c.agency_code, func.max(a.c.name), frm)
+    if by == "procedure":
+        return Grouping(p.c.code, func.max(p.c.name), p)
+    return Grouping(p.c.field_code, func.max(p.c.field_name), p)
+
+
+def label(code: str | None, name: str | None) -> tuple[str, str]:
+    """A row's code and name; a missing key stays a row of its own, never dropped."""
+    return code or UNKNOWN_CODE, name or code or UNKNOWN_NAME
