@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         stage.add_argument("--landing", help="landing store URL (default: LIENTHONG_LANDING_URL)")
 
     report_cli.add_parsers(sub)
-    fees_cli.add_parsers(sub)  # widens `report` with `fees`: after report_cli
+    fees_cli.add_parsers(sub)
 
     demo = sub.add_parser("demo", help="stand-ins + sync + report on the local warehouse")
     demo.add_argument("--seed", type=int, default=2019)

@@ -1,5 +1,6 @@
 """`lienthong reconcile` and `lienthong report fees`: gateway payments against dossiers, and the
-fees collected, as a table, CSV or xlsx. Wired into the CLI by `add_parsers` and `COMMANDS`."""
+fees collected, as a table, CSV or xlsx. `reconcile` is wired by `add_parsers` and `COMMANDS`;
+`report fees` is reached through the `report` command (lienthong/report_cli.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from lienthong.excel import reporting_unit
 from lienthong.render import text_table
 from lienthong.settings import Settings
 from warehouse.reconciliation import EXCEPTIONS, Finding, Reconciliation
-from warehouse.reports.fees import COLUMNS, GROUPINGS, FeeRow, FeesReport
+from warehouse.reports.fees import COLUMNS, FeeRow, FeesReport
 
 LABELS = {
     "matched": "Khớp",
@@ -62,33 +63,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     rec.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     rec.add_argument("--out", type=Path, help="exceptions file (default: var/reports/...)")
-    _add_fees_report(sub)
 
 
-def _add_fees_report(sub: argparse._SubParsersAction) -> None:
-    """`report fees`: joins the `report` command when it exists, else creates it."""
-    report = sub.choices.get("report")
-    if report is None:
-        report = sub.add_parser("report", help="reports from the warehouse")
-        report.add_argument("name", choices=["fees"])
-        report.add_argument("--from", dest="start", type=report_cli.parse_date, required=True)
-        report.add_argument("--to", dest="end", type=report_cli.parse_date, required=True)
-        report.add_argument("--by", choices=list(GROUPINGS), default="agency")
-        report.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
-        report.add_argument("--out", type=Path, help="output file (xlsx default: var/reports/...)")
-        return
-    # argparse has no public way to widen an argument's choices: they live on its action.
-    for action in report._actions:
-        if action.dest == "name" and action.choices is not None:
-            action.choices = [*action.choices, "fees"]
-        if action.dest == "by" and action.choices is not None:
-            action.choices = [*dict.fromkeys([*action.choices, *GROUPINGS])]
-
-
-def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    """`report fees` here; any other report goes to the official reports' handler."""
-    if args.name != "fees":
-        return report_cli.cmd_report(args, settings)
+def cmd_fees_report(args: argparse.Namespace, settings: Settings) -> int:
+    """`lienthong report fees`: collected, refunded and net, by agency, procedure or fee type."""
     from warehouse.db import make_engine, upgrade
     from warehouse.reports.fees import fees
 
@@ -113,11 +91,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _period_of(args: argparse.Namespace) -> tuple[date, date]:
-    """The report's days: the official reports' parser also takes a named --period."""
-    if hasattr(args, "period"):
-        period = report_cli.period_of(args)
-        return period.start, period.end
-    return args.start, args.end
+    period = report_cli.period_of(args)
+    return period.start, period.end
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
@@ -141,7 +116,7 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"reconcile": cmd_reconcile, "report": cmd_report}
+COMMANDS = {"reconcile": cmd_reconcile}
 
 
 # -- rendering ---------------------------------------------------------------------------------

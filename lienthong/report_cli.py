@@ -114,6 +114,7 @@ NAMES = [
     "four-on-the-spot",
     "overdue",
     "scorecard-766",
+    "fees",  # the fee gateway's collections: lienthong/fees_cli.py
     "all",
 ]
 
@@ -135,7 +136,9 @@ def add_parsers(sub) -> None:
     )
     rep.add_argument("--from", dest="start", type=parse_date, help="first day, YYYY-MM-DD")
     rep.add_argument("--to", dest="end", type=parse_date, help="last day (inclusive)")
-    rep.add_argument("--by", choices=list(GROUPINGS), default="agency")
+    rep.add_argument(
+        "--by", choices=[*GROUPINGS, "fee-type"], default="agency", help="fee-type: fees only"
+    )
     rep.add_argument("--format", choices=list(FORMATS), default="table")
     rep.add_argument("--out", type=Path, help="output file (xlsx/html default: var/reports/...)")
     rep.add_argument("--top", type=int, default=10, help="overdue: rows per list")
@@ -162,6 +165,12 @@ def period_of(args: argparse.Namespace) -> Period:
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.db import make_engine, upgrade
 
+    if args.name == "fees":
+        from lienthong.fees_cli import cmd_fees_report
+
+        return cmd_fees_report(args, settings)
+    if args.by == "fee-type":
+        raise ValueError("--by fee-type applies to the fees report only")
     period = period_of(args)
     if args.name == "all" and args.format == "csv":
         raise ValueError("a CSV file holds one report: name it instead of `all`")

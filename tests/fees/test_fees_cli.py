@@ -3,7 +3,6 @@ against both stand-ins over real HTTP."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 
@@ -119,17 +118,11 @@ def test_what_the_fees_report_lacks_is_a_clean_error(synced, capsys):
     assert "table, csv or xlsx" in capsys.readouterr().err
 
 
-def test_without_the_official_reports_the_report_command_is_created():
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    fees_cli.add_parsers(sub)
-    args = parser.parse_args(["report", "fees", *PERIOD, "--by", "fee-type"])
-    assert (args.command, args.name, args.by, args.format) == (
-        "report",
-        "fees",
-        "fee-type",
-        "table",
-    )
+def test_fee_type_grouping_is_for_the_fees_report_only(capsys):
+    from lienthong.cli import main
+
+    assert main(["report", "phu-luc-01", *PERIOD, "--by", "fee-type"]) == 2
+    assert "fees report only" in capsys.readouterr().err
 
 
 def test_every_class_has_a_label():
