@@ -1,4 +1,5 @@
-"""docker-compose.yml agrees with the code: connection ids, warehouse driver, stand-in port.
+"""docker-compose.yml agrees with the code: one connection per registered source and one for the
+warehouse, database and broker URLs, the Celery deployment, the stores, the stand-ins profile.
 
 No Docker engine is needed: the file is read as YAML, and `docker-compose config` (when the binary
 exists) validates it against the Compose schema without starting anything.
@@ -6,11 +7,13 @@ exists) validates it against the Compose schema without starting anything.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,8 +21,22 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
+from connectors.connection import get_connection
+from lienthong import orchestration
+from lienthong.registry import SOURCES
+from lienthong.standins import stand_in_uri
+
 COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 CONN_PREFIX = "AIRFLOW_CONN_"
+WAREHOUSE_CONN = f"{CONN_PREFIX}{orchestration.WAREHOUSE_CONN_ID.upper()}"
+AIRFLOW_COMMANDS = {
+    "airflow-init": ["airflow", "db", "migrate"],
+    "airflow-api-server": ["airflow", "api-server"],
+    "airflow-scheduler": ["airflow", "scheduler"],
+    "airflow-dag-processor": ["airflow", "dag-processor"],
+    "airflow-triggerer": ["airflow", "triggerer"],
+    "airflow-worker": ["airflow", "celery", "worker"],
+}
 
 # $$ (a literal $), ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error};
 # one pass, so that an escaped "$${X}" is never read as a variable.
@@ -48,7 +65,7 @@ def interpolate_defaults(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def services() -> dict[str, dict[str, Any]]:
-    document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))  # resolves << merges
     return interpolate_defaults(document["services"])
 
 
@@ -66,68 +83,128 @@ def connection_variables(services: dict[str, dict[str, Any]]) -> dict[str, str]:
     return found
 
 
+def airflow_services(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: s for name, s in services.items() if s.get("command", [""])[0] == "airflow"}
+
+
 def stand_in_port(services: dict[str, dict[str, Any]]) -> int:
     command = services["stand-ins"]["command"]
-    if isinstance(command, str):
-        command = command.split()
     assert "simulate" in command
     return int(command[command.index("--port") + 1])
 
 
-def test_every_airflow_connection_is_a_registered_source(services) -> None:
-    from lienthong.registry import SOURCES
+def test_every_registered_source_has_a_connection_and_nothing_else_does(services) -> None:
+    expected = {source.env_var for source in SOURCES.values()} | {WAREHOUSE_CONN}
+    found = set(connection_variables(services))
+    assert not expected - found, f"no connection in docker-compose.yml for {expected - found}"
+    assert not found - expected, f"{found - expected} name no source of lienthong.registry"
 
-    # Airflow looks AIRFLOW_CONN_<CONN_ID upper-cased> up for conn_id.
-    registered = {spec.conn_id.upper(): key for key, spec in SOURCES.items()}
-    variables = connection_variables(services)
-    assert variables, "compose defines no Airflow connection"
-    unknown = sorted(v for v in variables if v.removeprefix(CONN_PREFIX) not in registered)
-    assert not unknown, (
-        f"{unknown} name no conn_id in lienthong.registry.SOURCES "
-        f"(known: {sorted(CONN_PREFIX + c for c in registered)})"
+
+def test_only_the_workers_hold_connections_and_the_pseudonym_key(services) -> None:
+    for name, service in services.items():
+        secrets = {k for k in environment(service) if k.startswith(CONN_PREFIX) or "PSEUDONYM" in k}
+        assert not secrets or name == "airflow-worker", f"{name} holds {secrets}"
+    assert "LIENTHONG_PSEUDONYM_KEY" in environment(services["airflow-worker"])
+
+
+def test_source_connections_default_to_the_stand_ins(services) -> None:
+    port = stand_in_port(services)
+    published = {str(p).rsplit(":", 1)[-1] for p in services["stand-ins"]["ports"]}
+    assert str(port) in published, f"stand-ins listen on {port} but publish {published}"
+    worker = environment(services["airflow-worker"])
+    for key, source in SOURCES.items():
+        # Exactly what `lienthong simulate` prints for a stand-in reached as `stand-ins`.
+        assert worker[source.env_var] == stand_in_uri(f"http://stand-ins:{port}", key)
+
+
+def test_the_stand_ins_are_a_trial_profile_nobody_depends_on(services) -> None:
+    assert services["stand-ins"]["profiles"] == ["trial"]
+    for name, service in services.items():
+        assert "stand-ins" not in (service.get("depends_on") or {}), name
+
+
+def test_the_warehouse_connection_is_the_warehouse_server(services) -> None:
+    worker = environment(services["airflow-worker"])
+    assert "LIENTHONG_WAREHOUSE_URL" not in worker  # one place: the connection
+    conn = get_connection(orchestration.WAREHOUSE_CONN_ID, environ=worker)
+    airflow_form = SimpleNamespace(**dataclasses.asdict(conn), extra_dejson=conn.extra)
+    url = make_url(orchestration.warehouse_url_from_connection(airflow_form))
+    server = environment(services["warehouse"])
+    assert url.drivername == "postgresql+psycopg"
+    assert (url.host, url.port) == ("warehouse", 5432)
+    assert (url.username, url.password, url.database) == (
+        server["POSTGRES_USER"],
+        server["POSTGRES_PASSWORD"],
+        server["POSTGRES_DB"],
     )
 
 
-def test_connections_follow_the_lienthong_source_naming(services) -> None:
-    for variable in connection_variables(services):
-        assert variable.startswith(f"{CONN_PREFIX}LIENTHONG_"), variable
-
-
-def test_connections_reach_the_stand_ins_on_their_port(services) -> None:
-    port = stand_in_port(services)
-    published = {str(p).rsplit(":", 1)[-1].split("/")[0] for p in services["stand-ins"]["ports"]}
-    assert str(port) in published, f"stand-ins listen on {port} but publish {published}"
-    for variable, uri in connection_variables(services).items():
-        parts = urlsplit(uri)
-        assert (parts.hostname, parts.port) == ("stand-ins", port), f"{variable}={uri}"
+def test_every_airflow_component_runs_with_celery_and_the_same_settings(services) -> None:
+    components = airflow_services(services)
+    assert {name: s["command"] for name, s in components.items()} == AIRFLOW_COMMANDS
+    shared = environment(components["airflow-scheduler"])
+    assert shared["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    broker = urlsplit(shared["AIRFLOW__CELERY__BROKER_URL"])
+    assert (broker.scheme, broker.hostname) == ("redis", "redis") and "redis" in services
+    assert urlsplit(shared["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]).hostname == (
+        "airflow-api-server"
+    )
+    assert shared["AIRFLOW__CORE__DEFAULT_TIMEZONE"] == orchestration.TIMEZONE
+    for name, service in components.items():
+        env = environment(service)
+        # Tokens signed by one component are checked by another: one secret, one database.
+        assert {k: env.get(k) for k in shared} == shared, name
 
 
 @pytest.mark.parametrize(
-    ("service", "variable", "database_service"),
+    ("variable", "prefix"),
     [
-        ("airflow", "LIENTHONG_WAREHOUSE_URL", "warehouse"),
-        ("airflow", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "airflow-metadata"),
-        ("airflow", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", "airflow-metadata"),
+        ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", ""),
+        ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", ""),
+        ("AIRFLOW__CELERY__RESULT_BACKEND", "db+"),
     ],
 )
-def test_database_urls_use_psycopg_and_match_their_server(
-    services, service: str, variable: str, database_service: str
-) -> None:
-    url = make_url(environment(services[service])[variable])
-    server = environment(services[database_service])
+def test_metadata_urls_use_psycopg_and_match_their_server(services, variable, prefix) -> None:
+    value = environment(services["airflow-scheduler"])[variable]
+    assert value.startswith(prefix)
+    url = make_url(value.removeprefix(prefix))
+    server = environment(services["airflow-metadata"])
     assert url.drivername == "postgresql+psycopg"
-    assert (url.host, url.port) == (database_service, 5432)
-    # Same user, password (same variable, same demo default) and database as the server creates.
-    assert url.username == server["POSTGRES_USER"]
-    assert url.password == server["POSTGRES_PASSWORD"]
-    assert url.database == server["POSTGRES_DB"]
+    assert (url.host, url.port) == ("airflow-metadata", 5432)
+    assert (url.username, url.password, url.database) == (
+        server["POSTGRES_USER"],
+        server["POSTGRES_PASSWORD"],
+        server["POSTGRES_DB"],
+    )
 
 
-def test_airflow_starts_after_its_databases_are_healthy(services) -> None:
-    depends_on = services["airflow"]["depends_on"]
-    for name in ("warehouse", "airflow-metadata"):
-        assert depends_on[name]["condition"] == "service_healthy"
+def test_the_stores_of_the_workers_are_on_a_volume(services) -> None:
+    worker = services["airflow-worker"]
+    mounts = {v.split(":")[1] for v in worker["volumes"]}
+    for variable in ("LIENTHONG_LANDING_URL", "LIENTHONG_REPORTS_URL"):
+        url = urlsplit(environment(worker)[variable])
+        # A local folder must be a volume (it outlives the container); else object storage.
+        if url.scheme == "file":
+            assert any(url.path.startswith(m + "/") for m in mounts), variable
+
+
+def test_airflow_starts_after_its_databases_and_broker(services) -> None:
+    assert services["airflow-init"]["depends_on"] == {
+        "airflow-metadata": {"condition": "service_healthy"}
+    }
+    for name in set(AIRFLOW_COMMANDS) - {"airflow-init"}:
+        depends_on = services[name]["depends_on"]
+        assert depends_on["airflow-init"] == {"condition": "service_completed_successfully"}
+        assert depends_on["redis"] == {"condition": "service_healthy"}
+    assert services["airflow-worker"]["depends_on"]["warehouse"] == {"condition": "service_healthy"}
+    for name in ("warehouse", "airflow-metadata", "redis"):
         assert "healthcheck" in services[name]
+
+
+def test_published_ports_are_loopback_only(services) -> None:
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port}"
 
 
 def test_interpolate_defaults_follows_compose_rules() -> None:
@@ -135,7 +212,8 @@ def test_interpolate_defaults_follows_compose_rules() -> None:
     assert interpolate_defaults({"k": ["${X-v}", 1]}) == {"k": ["v", 1]}
 
 
-def test_docker_compose_accepts_the_file() -> None:
+@pytest.mark.parametrize("profile", [[], ["--profile", "trial"]], ids=["production", "trial"])
+def test_docker_compose_accepts_the_file(profile) -> None:
     binary = shutil.which("docker-compose")
     if binary is None:
         # CI installs the binary (.ci/run): there a missing one is a broken pipeline, not a skip.
@@ -143,7 +221,7 @@ def test_docker_compose_accepts_the_file() -> None:
             pytest.fail("docker-compose is not installed in CI")
         pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
     result = subprocess.run(
-        [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
+        [binary, "-f", str(COMPOSE_FILE), *profile, "config", "-q"],
         cwd=COMPOSE_FILE.parent,
         capture_output=True,
         text=True,
