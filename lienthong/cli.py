@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:  # alembic narrates every schema check at INFO
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load()
         return COMMANDS[args.command](args, settings)
