@@ -19,13 +19,14 @@ from mappings.common import (
     code,
     rejecting,
     text,
+    with_current_status,
+)
+from mappings.common import (
+    ended_at as end_time,
 )
 
 CODES = codes.load("business_registration")
 BUSINESS = 2  # LoaiDoiTuong: every applicant of this system is an enterprise
-# Statuses that end a dossier, in the order the counting rules look for the end time:
-# first 9 (result ready), else 10 (handed over), else 7 (withdrawn) or 8 (stopped).
-_END_ORDER = (9, 10, 7, 8)
 _DATE_EVENTS = (  # status reached, date field that records it
     (2, "NgayTiepNhan"),
     (10, "NgayTraKetQua"),
@@ -126,7 +127,7 @@ def map_dossier(raw: Mapping[str, Any], ctx: MappingContext) -> Dossier:
     if due_at is not None and received_at is not None and due_at < received_at:
         raise MappingError("due date before receive date (NgayHenTra < NgayTiepNhan)")
     history = _history(raw, status, updated_at)
-    ended_at = _ended_at(status, history)
+    ended_at = end_time(status, history)
     if ended_at is not None and received_at is not None and ended_at < received_at:
         raise MappingError("end date before receive date")
 
@@ -167,20 +168,7 @@ def _history(raw: Mapping[str, Any], status: int, updated_at: datetime) -> tuple
     decided = parse_datetime(raw, "NgayQuyetDinh")
     if decided is not None:
         events.add(StatusEvent(status if status in _REFUSALS else 9, decided))
-    if not any(e.status == status for e in events):
-        events.add(StatusEvent(status, updated_at))
-    return tuple(sorted(events, key=lambda e: (e.at, e.status)))
-
-
-def _ended_at(status: int, history: tuple[StatusEvent, ...]) -> datetime | None:
-    """End time per the counting rules; only a dossier whose status is an end has one."""
-    if status not in _END_ORDER:
-        return None
-    for wanted in _END_ORDER:
-        times = [e.at for e in history if e.status == wanted]
-        if times:
-            return min(times)
-    return None  # unreachable: _history always holds the current status
+    return with_current_status(events, status, updated_at)
 
 
 def redact_dossier(raw: Any, ctx: MappingContext) -> Any:

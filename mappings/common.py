@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from mappings.canonical import Rejection
+from mappings.canonical import Rejection, StatusEvent
 from mappings.codes import CodeList, UnknownCode
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -20,8 +20,11 @@ _SEPARATORS = re.compile(r"[\s.\-/]")
 HASHED = "hmac:"  # prefix of an ID number already replaced by its keyed hash
 
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def _is_digest(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+    return _DIGEST.fullmatch(text) is not None
 
 
 class MappingError(ValueError):
@@ -161,3 +164,29 @@ def integer(raw: Mapping[str, Any], name: str, *, default: int | None = None) ->
     except ValueError:
         raise MappingError(f"{name} is not an integer: {value!r}"[:200]) from None
     return number
+
+
+# The counting rules' end time (DOMAIN.md, Biểu II.06a): the first time the dossier reached 9
+# (result ready), else 10 (handed over), else 7 (withdrawn) or 8 (stopped).
+END_ORDER = (9, 10, 7, 8)
+
+
+def ended_at(status: int, history: tuple[StatusEvent, ...]) -> datetime | None:
+    """End time per the counting rules; only a dossier whose current status is an end has one."""
+    if status not in END_ORDER:
+        return None
+    for wanted in END_ORDER:
+        times = [e.at for e in history if e.status == wanted]
+        if times:
+            return min(times)
+    return None
+
+
+def with_current_status(
+    events: set[StatusEvent], status: int, updated_at: datetime
+) -> tuple[StatusEvent, ...]:
+    """The history in time order, always holding the current status: when the source shows no
+    time for it, the record's last change time. Deterministic, so a re-load appends nothing."""
+    if not any(e.status == status for e in events):
+        events.add(StatusEvent(status, updated_at))
+    return tuple(sorted(events, key=lambda e: (e.at, e.status)))

@@ -13,7 +13,16 @@ from typing import Any
 
 from mappings import codes
 from mappings.canonical import Dossier, StatusEvent
-from mappings.common import MappingContext, MappingError, code, local_datetime, rejecting, text
+from mappings.common import (
+    MappingContext,
+    MappingError,
+    code,
+    local_datetime,
+    rejecting,
+    text,
+    with_current_status,
+)
+from mappings.common import ended_at as end_time
 
 CODES = codes.load("criminal_record")
 DATE_FMT = "%d/%m/%Y %H:%M:%S"  # dd/MM/yyyy HH:mm:ss, local time (docs/criminal_record_api.md)
@@ -21,8 +30,6 @@ DATE_FMT = "%d/%m/%Y %H:%M:%S"  # dd/MM/yyyy HH:mm:ss, local time (docs/criminal
 JUSTICE = "000.00.12.H22"
 KEY = "maHoSoMCDT"
 
-# The counting rules' end time: first 9 (certificate issued), else 10 (returned), else 7 / 8.
-_END_ORDER = (9, 10, 7, 8)
 
 # The only wire fields a quarantined record keeps (besides the hashed ID number): those this
 # mapping reads, none of them personal. Everything else, requester fields, the certificate
@@ -75,7 +82,7 @@ def map_dossier(raw: Mapping[str, Any], ctx: MappingContext) -> Dossier:
         raise MappingError("due date before receive date (ngayHenTra < ngayTiepNhan)")
     issued_at = _date(_result(raw), "ngayCapPhieu")
     history = _history(raw, status, updated_at, received_at, issued_at)
-    ended_at = _ended_at(status, history)
+    ended_at = end_time(status, history)
     if ended_at is not None and received_at is not None and ended_at < received_at:
         raise MappingError("end date before receive date")
 
@@ -150,20 +157,7 @@ def _history(
         )
         if at is not None
     }
-    if not any(e.status == status for e in events):
-        events.add(StatusEvent(status, updated_at))
-    return tuple(sorted(events, key=lambda e: (e.at, e.status)))
-
-
-def _ended_at(status: int, history: tuple[StatusEvent, ...]) -> datetime | None:
-    """End time per the counting rules; only a request whose status is an end has one."""
-    if status not in _END_ORDER:
-        return None
-    for wanted in _END_ORDER:
-        times = [e.at for e in history if e.status == wanted]
-        if times:
-            return min(times)
-    return None  # unreachable: _history always holds the current status
+    return with_current_status(events, status, updated_at)
 
 
 def redact_dossier(raw: Any, ctx: MappingContext) -> Any:

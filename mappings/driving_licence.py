@@ -10,7 +10,17 @@ from typing import Any
 
 from mappings import codes
 from mappings.canonical import Dossier, StatusEvent
-from mappings.common import LOCAL_TZ, MappingContext, MappingError, code, integer, rejecting, text
+from mappings.common import (
+    LOCAL_TZ,
+    MappingContext,
+    MappingError,
+    code,
+    integer,
+    rejecting,
+    text,
+    with_current_status,
+)
+from mappings.common import ended_at as end_time
 
 CODES = codes.load("driving_licence")
 AGENCY = "000.00.05.H22"  # Sở Giao thông vận tải Lạng Sơn, when the detail names no agency
@@ -41,8 +51,6 @@ END_OF_WORKING_DAY = timedelta(hours=17)
 _ACCEPTED = frozenset({2, 4, 5, 6, 9, 10})
 # Statuses that end a dossier without a result; NgayKetThuc says when.
 _CLOSED = frozenset({3, 7, 8})
-# The order the counting rules look for the end time: first 9, else 10, else 7 or 8.
-_END_ORDER = (9, 10, 7, 8)
 
 
 def parse_date(record: Mapping[str, Any], name: str, fmt: DateFormat) -> datetime | None:
@@ -101,7 +109,7 @@ def map_dossier(raw: Mapping[str, Any], ctx: MappingContext) -> Dossier:
         raise MappingError("due date before receive date (NgayHenTra < NgayTiepNhan)")
 
     history = _history(status, channel, submitted, received, ready, handed_over, closed, updated_at)
-    ended_at = _ended_at(status, history)
+    ended_at = end_time(status, history)
     if ended_at is not None and received is not None and ended_at < received:
         raise MappingError("end date before receive date")
     fee = integer(detail, "LePhi", default=0)
@@ -170,20 +178,7 @@ def _history(
     for reached, at in candidates:
         if at is not None:
             events.add(StatusEvent(reached, at))
-    if not any(e.status == status for e in events):
-        events.add(StatusEvent(status, updated_at))
-    return tuple(sorted(events, key=lambda e: (e.at, e.status)))
-
-
-def _ended_at(status: int, history: tuple[StatusEvent, ...]) -> datetime | None:
-    """End time per the counting rules; only a dossier whose status is an end has one."""
-    if status not in _END_ORDER:
-        return None
-    for wanted in _END_ORDER:
-        times = [e.at for e in history if e.status == wanted]
-        if times:
-            return min(times)
-    return None  # unreachable: _history always holds the current status
+    return with_current_status(events, status, updated_at)
 
 
 def _attributes(raw: Mapping[str, Any]) -> dict[str, str]:

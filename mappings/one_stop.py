@@ -18,14 +18,15 @@ from mappings.common import (
     local_datetime,
     rejecting,
     text,
+    with_current_status,
+)
+from mappings.common import (
+    ended_at as end_time,
 )
 
 CODES = codes.load("one_stop")
 DATE_FMT = COMPACT  # yyyyMMddHHmmss, local time (DOMAIN.md)
 
-# Statuses that end a dossier, in the order the counting rules look for the end time:
-# first 9 (result ready), else 10 (handed over), else 7 (withdrawn) or 8 (stopped).
-_END_ORDER = (9, 10, 7, 8)
 _DATE_EVENTS = (  # status reached, date field that records it
     (2, "NgayTiepNhan"),
     (3, "NgayTuChoi"),
@@ -62,7 +63,7 @@ def map_dossier(raw: Mapping[str, Any], ctx: MappingContext) -> Dossier:
     if due_at is not None and received_at is not None and due_at < received_at:
         raise MappingError("due date before receive date (NgayHenTra < NgayTiepNhan)")
     history = _history(raw, status, updated_at)
-    ended_at = _ended_at(status, history)
+    ended_at = end_time(status, history)
     if ended_at is not None and received_at is not None and ended_at < received_at:
         raise MappingError("end date before receive date")
 
@@ -128,20 +129,7 @@ def _history(raw: Mapping[str, Any], status: int, updated_at: datetime) -> tuple
             at = _date(raw, field)
             if at is not None:
                 events.add(StatusEvent(reached, at))
-    if not any(e.status == status for e in events):
-        events.add(StatusEvent(status, updated_at))
-    return tuple(sorted(events, key=lambda e: (e.at, e.status)))
-
-
-def _ended_at(status: int, history: tuple[StatusEvent, ...]) -> datetime | None:
-    """End time per the counting rules; only a dossier whose status is an end has one."""
-    if status not in _END_ORDER:
-        return None
-    for wanted in _END_ORDER:
-        times = [e.at for e in history if e.status == wanted]
-        if times:
-            return min(times)
-    return None  # unreachable: _history always holds the current status
+    return with_current_status(events, status, updated_at)
 
 
 def _fees(raw: Mapping[str, Any]) -> int:
