@@ -65,6 +65,15 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
+# Throughput, memory, report and delta figures (docs/performance.md); SIZE dossiers in the
+# stand-in. The peer (dlt) is installed here only, from bench-constraints.txt: never a runtime
+# dependency. PostgreSQL figures use BENCH_PG_URL (a database it creates and drops).
+SIZE ?= 50000
+.PHONY: bench
+bench: $(STAMP)
+	$(UV) pip install --quiet --python $(VENV_PYTHON) -c constraints.txt -c bench-constraints.txt -r bench-constraints.txt
+	$(VENV_PYTHON) -m bench --size $(SIZE)
+
 # A local Airflow (`airflow standalone`: SQLite metadata in var/airflow) running this checkout's
 # dags/ against the stand-ins, which run in the background with every source's connection pointed
 # at them; the warehouse is var/warehouse.db unless LIENTHONG_WAREHOUSE_URL says otherwise.

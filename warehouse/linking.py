@@ -17,10 +17,10 @@ for every record a batch touches, in the batch's transaction, so loading order d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from warehouse import schema
 
@@ -82,11 +82,29 @@ def _intake_rows_matching(conn: Connection, ministry_rows: list) -> list:
             select(*_COLS).where(d.c.source == INTAKE_SOURCE, d.c.dossier_number.in_(chunk))
         ):
             found[row.id] = row
-    for chunk in _chunks(triples):
-        key = tuple_(d.c.procedure_code, d.c.applicant_ref, d.c.received_date)
-        for row in conn.execute(select(*_COLS).where(d.c.source == INTAKE_SOURCE, key.in_(chunk))):
-            found[row.id] = row
+    for row in _by_triples(conn, triples, d.c.source == INTAKE_SOURCE):
+        found[row.id] = row
     return list(found.values())
+
+
+def _by_triples(conn: Connection, triples: list[tuple], where: Any) -> Iterator[Any]:
+    """The rows of ``where`` whose (procedure, applicant reference, receive date) is in
+    ``triples``.
+
+    Asked as three plain IN lists (a superset: one index scan with array conditions) and
+    filtered here: a row-value IN of hundreds of tuples is planned as one index probe per tuple.
+    """
+    for chunk in _chunks(triples):
+        wanted = set(chunk)
+        query = select(*_COLS).where(
+            where,
+            d.c.applicant_ref.in_(sorted({t[1] for t in chunk})),
+            d.c.procedure_code.in_(sorted({t[0] for t in chunk})),
+            d.c.received_date.in_(sorted({t[2] for t in chunk})),
+        )
+        for row in conn.execute(query):
+            if _triple(row) in wanted:
+                yield row
 
 
 def _link(conn: Connection, intake_rows: list) -> int:
@@ -105,10 +123,8 @@ def _link(conn: Connection, intake_rows: list) -> int:
         ):
             for n in {row.dossier_number, row.intake_number} - {None}:
                 by_number.setdefault(n, []).append(row)
-    for chunk in _chunks(triples):
-        key = tuple_(d.c.procedure_code, d.c.applicant_ref, d.c.received_date)
-        for row in conn.execute(select(*_COLS).where(d.c.source != INTAKE_SOURCE, key.in_(chunk))):
-            by_triple.setdefault(_triple(row), []).append(row)
+    for row in _by_triples(conn, triples, d.c.source != INTAKE_SOURCE):
+        by_triple.setdefault(_triple(row), []).append(row)
 
     changes = []
     for row in intake_rows:

@@ -25,6 +25,7 @@ from mappings.canonical import Canonical, Dossier, Rejection
 from warehouse import schema
 from warehouse.entities import Entity, content_hash, entity_of
 from warehouse.linking import relink
+from warehouse.statistics import StatisticsRefresher
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Batch:
         self._conn: Connection | None = None
         self._watermark: datetime | None = None
         self.outcome = "running"
+        self._statistics = StatisticsRefresher()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Batch:
@@ -193,6 +195,7 @@ class Batch:
             conn.execute(stmt, updates)
         counts.inserted += len(inserts)
         counts.updated += len(updates)
+        self._statistics.inserted(conn, table.name, len(inserts))
         if histories:
             changed = {tuple(r[c] for c in entity.key) for r in (*inserts, *updates)}
             self._append_history(
@@ -214,6 +217,14 @@ class Batch:
             chunk = keys[i : i + CHUNK]
             if len(entity.key) == 1:
                 cond = table.c[entity.key[0]].in_([k[0] for k in chunk])
+            elif entity.key[0] == "source":
+                # Every row of a batch has the batch's source: a plain IN over the second key
+                # column uses the unique index, where a row-value IN makes the planner work per
+                # tuple (PostgreSQL plans a 500-branch OR; SQLite may scan).
+                cond = and_(
+                    table.c.source == self.source,
+                    table.c[entity.key[1]].in_([k[1] for k in chunk if k[0] == self.source]),
+                )
             else:
                 cond = tuple_(*(table.c[c] for c in entity.key)).in_(chunk)
             for row in self._conn.execute(select(*cols).where(cond)).mappings():
