@@ -14,7 +14,7 @@ from connectors.base import LOCAL_TZ, Connector, Record, Window
 from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import AuthError, ContractError, SourceError
 from connectors.rest import paginate
-from connectors.soap import XSI_NIL, SoapClient, find_fault, parse_reply
+from connectors.soap import XSI_NIL, SoapClient, SoapFault
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +65,13 @@ class CriminalRecordSoapClient(SoapClient):
     refused agency are Client faults too, but they mean "log in again" and "fix the account".
     """
 
-    # Hooks the shared client's reply decoding: once a fault has become a typed error its code
-    # is gone. SOAP 1.1 sends faults with HTTP 500, so other replies are not parsed twice.
-    def _decode(self, reply: Any, where: str) -> etree._Element:
-        if reply.status == 500 and reply.content.lstrip().startswith(b"<"):
-            try:
-                fault = find_fault(parse_reply(reply.content, where=where))
-            except SourceError:
-                fault = None  # not a readable envelope: the shared rules decide
-            code = fault.codes[0] if fault is not None and fault.codes else None
-            if code == SESSION_EXPIRED:
-                raise SessionExpired(f"{where}: working session expired", status=reply.status)
-            if code == NOT_AUTHORISED:
-                raise AuthError(
-                    f"{where}: the account may not read this agency's data", status=reply.status
-                )
-        return super()._decode(reply, where)
+    def fault_error(self, fault: SoapFault, where: str, *, status: int | None) -> SourceError:
+        code = fault.codes[0] if fault.codes else None
+        if code == SESSION_EXPIRED:
+            return SessionExpired(f"{where}: working session expired", status=status)
+        if code == NOT_AUTHORISED:
+            return AuthError(f"{where}: the account may not read this agency's data", status=status)
+        return super().fault_error(fault, where, status=status)
 
 
 def local_stamp(instant: datetime) -> str:
