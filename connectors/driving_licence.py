@@ -13,6 +13,7 @@ from connectors.base import LOCAL_TZ, Connector, Record, Window
 from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import AuthError, ContractError, excerpt
 from connectors.rest import RestClient, int_field, paginate, records_in
+from connectors.session import BAD_CREDENTIALS, OK, call_in_session
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,6 @@ CHANGED = "NgayCapNhat"  # the detail's last change, dd/MM/yyyy HH:mm:ss local t
 _CHANGED_SHAPE = re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}", re.ASCII)
 
 # error_code values of the contract (strings on the wire); any other is a contract failure.
-OK, BAD_CREDENTIALS, SESSION_EXPIRED = 0, 1, 2
 
 
 def receive_dates(window: Window, lookback_days: int) -> tuple[date, date]:
@@ -156,30 +156,21 @@ class DrivingLicenceConnector(Connector):
         """One service call; an expired session is renewed once and the call repeated."""
         if self._session is None:
             self._login()
-        for attempt in (1, 2):
-            body = {"session": self._session, "service": service, "donViXuLy": self.unit, **params}
-            try:
-                reply = self._client.post_json(SERVICE_PATH, body)
-            except AuthError as exc:
-                # The contract answers errors with HTTP 200, but a proxy may turn an expired
-                # session into a 401: its payload still says which.
-                if not _says_expired(exc.payload):
-                    raise
-                reply = exc.payload
-            code = _error_code(reply, service)
-            if code == OK:
-                return reply
-            if code == SESSION_EXPIRED and attempt == 1:
-                log.info("GPLX session expired during %s; logging in again", service)
-                self._session = None
-                self._login()
-                continue
-            if code == SESSION_EXPIRED:
-                raise AuthError(f"{service}: session expired again right after a fresh login")
-            if code == BAD_CREDENTIALS:
-                raise AuthError(f"{service}: rejected ({_message(reply)})")
-            raise ContractError(f"{service} failed with error_code {code}", payload=reply)
-        raise AssertionError("unreachable: the second attempt returns or raises")
+
+        def send() -> dict[str, Any]:
+            return self._client.post_json(
+                SERVICE_PATH,
+                {"session": self._session, "service": service, "donViXuLy": self.unit, **params},
+            )
+
+        return call_in_session(
+            send,
+            operation=service,
+            system="GPLX",
+            error_code=_error_code,
+            message=_message,
+            relogin=self._login,
+        )
 
     def _login(self) -> None:
         credentials = {"username": self._connection.login, "password": self._connection.password}
@@ -231,15 +222,6 @@ def _error_code(reply: dict[str, Any], operation: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise ContractError(f"{operation}: error_code must be a string of digits", payload=reply)
-
-
-def _says_expired(payload: Any) -> bool:
-    if not isinstance(payload, dict):
-        return False
-    try:
-        return _error_code(payload, "reply") == SESSION_EXPIRED
-    except ContractError:
-        return False
 
 
 def _message(reply: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from connectors.base import LOCAL_TZ, Connector, Record, Window
 from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import AuthError, ContractError, excerpt
 from connectors.rest import RestClient, int_field, paginate, records_in
+from connectors.session import BAD_CREDENTIALS, OK, call_in_session
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,6 @@ SERVICE_PATH = "api/service"
 MAX_PAGE_SIZE = 1000  # SoBanGhi accepted by the API: 1..1000
 
 # error_code values of the contract; any other non-zero code is a contract-level failure.
-OK, BAD_CREDENTIALS, SESSION_EXPIRED = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -121,32 +121,21 @@ class OneStopConnector(Connector):
         """One service call; an expired session is renewed once and the call repeated."""
         if self._session is None:
             self._login()
-        for attempt in (1, 2):
-            body = {"session": self._session, "madonvi": self.madonvi, "service": service, **params}
-            try:
-                reply = self._client.post_json(SERVICE_PATH, body)
-            except AuthError as exc:
-                # HTTP 401 carries the reason: only "session expired" is worth a new login.
-                if (
-                    not isinstance(exc.payload, dict)
-                    or exc.payload.get("error_code") != SESSION_EXPIRED
-                ):
-                    raise
-                reply = exc.payload
-            code = _error_code(reply, service)
-            if code == OK:
-                return reply
-            if code == SESSION_EXPIRED and attempt == 1:
-                log.info("one-stop session expired during %s; logging in again", service)
-                self._session = None
-                self._login()
-                continue
-            if code == SESSION_EXPIRED:
-                raise AuthError(f"{service}: session expired again right after a fresh login")
-            if code == BAD_CREDENTIALS:
-                raise AuthError(f"{service}: rejected ({_message(reply)})")
-            raise ContractError(f"{service} failed with error_code {code}", payload=reply)
-        raise AssertionError("unreachable: the second attempt returns or raises")
+
+        def send() -> dict[str, Any]:
+            return self._client.post_json(
+                SERVICE_PATH,
+                {"session": self._session, "madonvi": self.madonvi, "service": service, **params},
+            )
+
+        return call_in_session(
+            send,
+            operation=service,
+            system="one-stop",
+            error_code=_error_code,
+            message=_message,
+            relogin=self._login,
+        )
 
     def _login(self) -> None:
         credentials = {"username": self._connection.login, "password": self._connection.password}
