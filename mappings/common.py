@@ -79,7 +79,7 @@ def rejecting(key_field: str) -> Callable[[Callable[..., R]], Callable[..., R | 
         @functools.wraps(fn)
         def mapped(raw: Any, ctx: MappingContext) -> R | Rejection:
             source_id = _source_id(raw, key_field)
-            if not isinstance(raw, Mapping):
+            if type(raw) is not dict and not isinstance(raw, Mapping):
                 return Rejection(f"record is not an object: {type(raw).__name__}", source_id)
             try:
                 return fn(raw, ctx)
@@ -94,7 +94,7 @@ def rejecting(key_field: str) -> Callable[[Callable[..., R]], Callable[..., R | 
 
 
 def _source_id(raw: Any, key_field: str) -> str | None:
-    if isinstance(raw, Mapping):
+    if type(raw) is dict or isinstance(raw, Mapping):
         value = raw.get(key_field)
         if isinstance(value, str | int) and str(value).strip():
             return str(value).strip()[:200]
@@ -104,16 +104,57 @@ def _source_id(raw: Any, key_field: str) -> str | None:
 def text(raw: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
     """A string field, stripped; empty means absent."""
     value = raw.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if type(value) is str:  # the common case first: no union isinstance, one strip
+        value = value.strip()
+        if value:
+            return value
+        value = None
+    if value is None:
         if required:
             raise MappingError(f"missing {name}")
         return None
     if not isinstance(value, str | int):
         raise MappingError(f"{name} is not text: {type(value).__name__}")
-    return str(value).strip()
+    value = str(value).strip()
+    if not value:
+        if required:
+            raise MappingError(f"missing {name}")
+        return None
+    return value
 
 
 COMPACT = "%Y%m%d%H%M%S"  # yyyyMMddHHmmss, the national sync's date format
+
+
+# Recently parsed compact stamps: a dossier's dates repeat in its progress rows (received, result
+# ready, handed over, last change). Small on purpose — it serves repeats within a record, not
+# across a backfill; datetimes are immutable, so sharing them is safe.
+_COMPACT_CACHE: dict[str, datetime] = {}
+_COMPACT_CACHE_MAX = 4_096
+
+
+def _compact(value: str) -> datetime:
+    """A yyyyMMddHHmmss local time as a tz-aware datetime (ValueError when it is not one)."""
+    parsed = _COMPACT_CACHE.get(value)
+    if parsed is not None:
+        return parsed
+    # strptime costs ~15 µs a call and a dossier has up to a dozen dates: slicing is several
+    # times faster, and datetime() still rejects 31 February.
+    if len(value) != 14 or not (value.isascii() and value.isdigit()):
+        raise ValueError(value)
+    parsed = datetime(
+        int(value[:4]),
+        int(value[4:6]),
+        int(value[6:8]),
+        int(value[8:10]),
+        int(value[10:12]),
+        int(value[12:14]),
+        tzinfo=LOCAL_TZ,
+    )
+    if len(_COMPACT_CACHE) >= _COMPACT_CACHE_MAX:
+        _COMPACT_CACHE.clear()
+    _COMPACT_CACHE[value] = parsed
+    return parsed
 
 
 def local_datetime(raw: Mapping[str, Any], name: str, fmt: str) -> datetime | None:
@@ -123,19 +164,7 @@ def local_datetime(raw: Mapping[str, Any], name: str, fmt: str) -> datetime | No
         return None
     try:
         if fmt == COMPACT:
-            # strptime costs ~15 µs a call and a dossier has up to a dozen dates: slicing is
-            # several times faster, and datetime() still rejects 31 February.
-            if len(value) != 14 or not (value.isascii() and value.isdigit()):
-                raise ValueError(value)
-            return datetime(
-                int(value[:4]),
-                int(value[4:6]),
-                int(value[6:8]),
-                int(value[8:10]),
-                int(value[10:12]),
-                int(value[12:14]),
-                tzinfo=LOCAL_TZ,
-            )
+            return _compact(value)
         return datetime.strptime(value, fmt).replace(tzinfo=LOCAL_TZ)
     except ValueError:
         raise MappingError(f"unparseable date {name}={value!r} (expected {fmt})") from None

@@ -146,7 +146,9 @@ def _rows(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
     value = raw.get(name)
     if value in (None, ""):
         return []
-    if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
+    if not isinstance(value, list) or not all(
+        type(r) is dict or isinstance(r, Mapping) for r in value
+    ):
         raise MappingError(f"{name} is not a list of objects")
     return value
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from warehouse import schema
 
@@ -71,7 +71,6 @@ def relink(conn: Connection, source: str, source_ids: list[str]) -> int:
 def _intake_rows_matching(conn: Connection, ministry_rows: list) -> list:
     """The one-stop records that may be the twin of any of these ministry records."""
     numbers = sorted({n for r in ministry_rows for n in (r.dossier_number, r.intake_number) if n})
-    triples = sorted({t for r in ministry_rows if (t := _triple(r)) is not None})
     found: dict[int, Any] = {}
     # Those linked to them now, whose link may no longer hold, and those that may match.
     for chunk in _chunks(sorted(r.id for r in ministry_rows)):
@@ -82,36 +81,48 @@ def _intake_rows_matching(conn: Connection, ministry_rows: list) -> list:
             select(*_COLS).where(d.c.source == INTAKE_SOURCE, d.c.dossier_number.in_(chunk))
         ):
             found[row.id] = row
-    for row in _by_triples(conn, triples, d.c.source == INTAKE_SOURCE):
+    for row in _same_triple(conn, ministry_rows, intake=True):
         found[row.id] = row
     return list(found.values())
 
 
-def _by_triples(conn: Connection, triples: list[tuple], where: Any) -> Iterator[Any]:
-    """The rows of ``where`` whose (procedure, applicant reference, receive date) is in
-    ``triples``.
+def _same_triple(conn: Connection, rows: list, *, intake: bool) -> Iterator[Any]:
+    """The rows on the other side (one-stop when ``intake``, else ministry) with the same
+    (procedure, applicant reference, receive date) as any of ``rows``.
 
-    Asked as three plain IN lists (a superset: one index scan with array conditions) and
-    filtered here: a row-value IN of hundreds of tuples is planned as one index probe per tuple.
+    Driven from the given rows' ids: one probe of the (procedure, applicant, date) index per
+    row, on both backends. (Three IN lists over the index columns make SQLite scan a range per
+    list value; a row-value IN of hundreds of tuples makes PostgreSQL plan one OR branch each.)
     """
-    for chunk in _chunks(triples):
-        wanted = set(chunk)
-        query = select(*_COLS).where(
-            where,
-            d.c.applicant_ref.in_(sorted({t[1] for t in chunk})),
-            d.c.procedure_code.in_(sorted({t[0] for t in chunk})),
-            d.c.received_date.in_(sorted({t[2] for t in chunk})),
+    ids = sorted(r.id for r in rows if _triple(r) is not None)
+    if not ids:
+        return
+    mine, other = d.alias("mine"), d.alias("other")
+    side = other.c.source == INTAKE_SOURCE if intake else other.c.source != INTAKE_SOURCE
+    cols = [other.c[c.name] for c in _COLS]
+    for chunk in _chunks(ids):
+        query = (
+            select(*cols)
+            .select_from(
+                mine.join(
+                    other,
+                    and_(
+                        other.c.procedure_code == mine.c.procedure_code,
+                        other.c.applicant_ref == mine.c.applicant_ref,
+                        other.c.received_date == mine.c.received_date,
+                    ),
+                )
+            )
+            .where(mine.c.id.in_(chunk), side)
+            .distinct()
         )
-        for row in conn.execute(query):
-            if _triple(row) in wanted:
-                yield row
+        yield from conn.execute(query)
 
 
 def _link(conn: Connection, intake_rows: list) -> int:
     if not intake_rows:
         return 0
     numbers = sorted({r.dossier_number for r in intake_rows})
-    triples = sorted({t for r in intake_rows if (t := _triple(r)) is not None})
     by_number: dict[str, list] = {}
     by_triple: dict[tuple, list] = {}
     for chunk in _chunks(numbers):
@@ -123,7 +134,7 @@ def _link(conn: Connection, intake_rows: list) -> int:
         ):
             for n in {row.dossier_number, row.intake_number} - {None}:
                 by_number.setdefault(n, []).append(row)
-    for row in _by_triples(conn, triples, d.c.source != INTAKE_SOURCE):
+    for row in _same_triple(conn, intake_rows, intake=False):
         by_triple.setdefault(_triple(row), []).append(row)
 
     changes = []

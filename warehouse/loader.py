@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tupl
 
 from mappings.canonical import Canonical, Dossier, Rejection
 from warehouse import schema
+from warehouse.bulk import BulkWriter
 from warehouse.entities import Entity, content_hash, entity_of
 from warehouse.linking import relink
 from warehouse.statistics import StatisticsRefresher
@@ -100,6 +101,7 @@ class Batch:
             ).scalar_one()
         self._conn = self.engine.connect()
         self._conn.begin()
+        self._writer = BulkWriter(self._conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -176,32 +178,27 @@ class Batch:
             elif row["content_hash"] == stored["content_hash"]:
                 counts.unchanged += 1
             else:
-                if entity.surrogate:
-                    row["_pk"] = stored[entity.surrogate]
-                updates.append(row)
-        if inserts:
-            conn.execute(insert(table), inserts)
+                updates.append((row, stored))
+        self._writer.insert(table, inserts)
         if updates:
+            # The natural key does not change; a surrogate-keyed row is matched on its id.
             pk = entity.surrogate or entity.key[0]
-            cols = [c for c in updates[0] if c not in ("_pk", *entity.key, pk)]
-            stmt = (
-                update(table)
-                .where(table.c[pk] == bindparam("_pk" if entity.surrogate else "_key_" + pk))
-                .values({c: bindparam(c) for c in cols})
+            self._writer.update(
+                table,
+                pk,
+                [
+                    {pk: stored[pk] if entity.surrogate else row[pk]}
+                    | {c: v for c, v in row.items() if c not in entity.key and c != pk}
+                    for row, stored in updates
+                ],
             )
-            if not entity.surrogate:
-                for row in updates:
-                    row["_key_" + pk] = row[pk]
-            conn.execute(stmt, updates)
         counts.inserted += len(inserts)
         counts.updated += len(updates)
         self._statistics.inserted(conn, table.name, len(inserts))
         if histories:
-            changed = {tuple(r[c] for c in entity.key) for r in (*inserts, *updates)}
-            self._append_history(
-                {k: d for k, d in histories.items() if k in changed},
-                fresh={tuple(r[c] for c in entity.key) for r in inserts},
-            )
+            fresh = {tuple(r[c] for c in entity.key) for r in inserts}
+            changed = fresh | {tuple(row[c] for c in entity.key) for row, _ in updates}
+            self._append_history({k: d for k, d in histories.items() if k in changed}, fresh)
             relink(conn, self.source, sorted(source_id for _, source_id in changed))
         return counts
 
@@ -264,8 +261,7 @@ class Batch:
                         "changed_at": e.at,
                         "batch_id": self.batch_id,
                     }
-        if new_events:
-            self._conn.execute(insert(h), list(new_events.values()))
+        self._writer.insert(h, list(new_events.values()))
 
     def _quarantine(self, rejections: Iterable[tuple[Rejection, Any]]) -> None:
         """Keep each rejected record once (by payload hash) with its reason and last batch."""
@@ -293,9 +289,7 @@ class Batch:
                 q.c.payload_hash.in_(digests[i : i + CHUNK]),
             )
             seen.update(self._conn.execute(select(q.c.payload_hash).where(cond)).scalars())
-        fresh = [r for d, r in rows.items() if d not in seen]
-        if fresh:
-            self._conn.execute(insert(q), fresh)
+        self._writer.insert(q, [r for d, r in rows.items() if d not in seen])
         if seen:
             self._conn.execute(
                 update(q)

@@ -1,0 +1,167 @@
+"""Bulk writes through the database driver, inside the batch's transaction.
+
+SQLAlchemy's per-row statement machinery costs more than the database itself on a backfill
+(~60 µs a row for five rows a dossier). Here each column's bind processor is looked up once per
+table and applied in a tight loop, and the rows go to the driver in one call:
+
+- PostgreSQL: ``COPY … FROM STDIN`` for new rows; changed rows are copied into a temporary
+  staging table and merged with ONE ``UPDATE … FROM`` statement;
+- SQLite: ``executemany`` of one prepared statement.
+
+Values are converted by the columns' own SQLAlchemy types (``AwareDateTime`` refuses a naive
+datetime and stores UTC; JSON is serialised by the dialect), so what lands is exactly what the
+Core statements would write; the loader tests run on both backends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Connection, MetaData, Table, bindparam, insert, update
+
+from warehouse.types import AwareDateTime
+
+log = logging.getLogger(__name__)
+Processor = Callable[[Any], Any] | None
+
+
+class BulkWriter:
+    """Insert and update many rows of the warehouse's tables on one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self.postgres = self.dialect.name == "postgresql"
+        self._processors: dict[tuple[str, tuple[str, ...]], list[Processor]] = {}
+        self._staged: dict[str, Table] = {}  # per transaction
+
+    # -- values --------------------------------------------------------------------------------
+    def _tuples(self, table: Table, columns: tuple[str, ...], rows: Sequence[dict]) -> list[tuple]:
+        key = (table.name, columns)
+        processors = self._processors.get(key)
+        if processors is None:
+            processors = self._processors[key] = [self._processor(table.c[c].type) for c in columns]
+        if not any(processors):
+            return [tuple(row[c] for c in columns) for row in rows]
+        pairs = list(zip(columns, processors, strict=True))
+        return [tuple(row[c] if p is None else p(row[c]) for c, p in pairs) for row in rows]
+
+    def _processor(self, type_: Any) -> Processor:
+        """The column type's bind processor; instants get an equivalent, faster one."""
+        if isinstance(type_, AwareDateTime):
+            return _instant if self.postgres else _sqlite_instant
+        return type_.dialect_impl(self.dialect).bind_processor(self.dialect)
+
+    # -- writes --------------------------------------------------------------------------------
+    def insert(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ``rows`` (dicts with the same keys) into ``table``."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        values = self._tuples(table, columns, rows)
+        if self.postgres:
+            names = ", ".join(self._quote(c) for c in columns)
+            self._copy(f"COPY {self._quote(table.name)} ({names}) FROM STDIN", values)
+            return
+        self._executemany(insert(table), columns, columns, values)
+
+    def update(self, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Set every other column of ``rows`` on the row of ``table`` whose ``key`` matches."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        if key not in columns:
+            raise ValueError(f"update rows of {table.name} lack the key column {key!r}")
+        values = self._tuples(table, columns, rows)
+        sets = [c for c in columns if c != key]
+        if self.postgres:
+            stage = self._stage(table)
+            self.conn.exec_driver_sql(f"TRUNCATE {self._quote(stage.name)}")
+            names = ", ".join(self._quote(c) for c in columns)
+            self._copy(f"COPY {self._quote(stage.name)} ({names}) FROM STDIN", values)
+            self.conn.execute(
+                update(table)
+                .values({c: stage.c[c] for c in sets})
+                .where(table.c[key] == stage.c[key])
+            )
+            return
+        statement = (
+            update(table)
+            .where(table.c[key] == bindparam("_key"))
+            .values({c: bindparam(c) for c in sets})
+        )
+        self._executemany(statement, columns, (*sets, "_key"), values, rename={"_key": key})
+
+    def _executemany(
+        self,
+        statement: Any,
+        columns: tuple[str, ...],
+        keys: tuple[str, ...],
+        values: list[tuple],
+        rename: dict[str, str] | None = None,
+    ) -> None:
+        """Run a Core statement compiled once (positional binds) over tuples of ``columns``."""
+        compiled = statement.compile(dialect=self.dialect, column_keys=list(keys))
+        rename = rename or {}
+        order = [columns.index(rename.get(name, name)) for name in compiled.positiontup]
+        if order != list(range(len(columns))):
+            values = [tuple(v[i] for i in order) for v in values]
+        self.conn.exec_driver_sql(str(compiled), values)
+
+    # -- PostgreSQL ----------------------------------------------------------------------------
+    def _copy(self, statement: str, values: list[tuple]) -> None:
+        log.debug("%s: %d rows", statement, len(values))  # the statement, never the values
+        raw = self.conn.connection.driver_connection  # psycopg: same session, same transaction
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in values:
+                copy.write_row(row)
+
+    def _stage(self, table: Table) -> Table:
+        """A temporary table with ``table``'s columns (no constraints: an update row carries
+        only the key and the changed columns), dropped when the transaction ends."""
+        stage = self._staged.get(table.name)
+        if stage is None:
+            stage = Table(
+                f"stage_{table.name}",
+                MetaData(),
+                *(Column(c.name, c.type) for c in table.c),
+                prefixes=["TEMPORARY"],
+                postgresql_on_commit="drop",
+            )
+            stage.create(self.conn)
+            self._staged[table.name] = stage
+        return stage
+
+    def _quote(self, name: str) -> str:
+        """An identifier of the schema (never user input), quoted by the dialect."""
+        return self.dialect.identifier_preparer.quote_identifier(name)
+
+
+def _instant(value: datetime | None) -> datetime | None:
+    """``AwareDateTime`` for COPY: the driver writes an aware datetime as timestamptz."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"naive datetime refused by the warehouse: {value!r}")
+    return value
+
+
+def _sqlite_instant(value: datetime | None) -> str | None:
+    """``AwareDateTime`` on SQLite: naive UTC in SQLAlchemy's SQLite storage format
+    (``YYYY-MM-DD HH:MM:SS.ffffff``), so stored text compares with what Core statements bind."""
+    if value is None:
+        return None
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError(f"naive datetime refused by the warehouse: {value!r}")
+    u = value - offset
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - the fastest form here
+        u.year,
+        u.month,
+        u.day,
+        u.hour,
+        u.minute,
+        u.second,
+        u.microsecond,
+    )
