@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ _TRANSIENT_EXCEPTIONS = (
     requests.exceptions.ContentDecodingError,
 )
 _LITERALS = ("true", "false", "null")
+_CUT_NUMBER = re.compile(r"-|\.|[eE][-+]?")
+_CUT_ESCAPE = re.compile(r"u[0-9A-Fa-f]{0,4}")
 
 
 @dataclass(frozen=True)
@@ -321,10 +324,12 @@ def records_in(reply: Any, rows_key: str = "data") -> list[dict[str, Any]]:
         raise ContractError(f"{rows_key!r} is {type(rows).__name__}, not a list", payload=reply)
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
-            # The excerpt names the type only: rows carry personal data.
+            # The excerpt names the type only: rows carry personal data. The page goes along
+            # for diagnosis; the pipeline keeps it redacted.
             raise ContractError(
                 f"{rows_key}[{index}] is {type(row).__name__}, not an object",
                 payload={"row": index, "type": type(row).__name__},
+                page=reply,
             )
     return rows
 
@@ -361,4 +366,12 @@ def _looks_truncated(text: str, error: json.JSONDecodeError) -> bool:
     if error.msg.startswith("Unterminated string"):
         return True
     tail = body[error.pos :]
-    return tail == "" or any(literal.startswith(tail) for literal in _LITERALS)
+    if error.msg.startswith("Invalid \\uXXXX escape"):  # the error points at the "u"
+        return _CUT_ESCAPE.fullmatch(tail) is not None
+    # A number cut after its sign, its decimal point or its exponent mark ("-", "1.", "1e+")
+    # fails where the fragment starts.
+    return (
+        tail == ""
+        or any(literal.startswith(tail) for literal in _LITERALS)
+        or _CUT_NUMBER.fullmatch(tail) is not None
+    )

@@ -124,6 +124,8 @@ def parse_reply(content: bytes, *, where: str) -> etree._Element:
         raise UnsafeXmlError(
             f"reply from {where} carries a DOCTYPE or entity declarations; refused unparsed"
         )
+    if _stops_before_root(content):
+        raise TransientError(f"truncated XML reply ({len(content)} bytes) from {where}")
     parser = hardened_parser()
     try:
         parser.feed(content)
@@ -148,6 +150,15 @@ def _root_start(content: bytes) -> int:
     """Offset of the root element's start tag (the end of the prolog), or len(content)."""
     match = _ROOT_TAG.search(content)
     return match.start() if match else len(content)
+
+
+def _stops_before_root(content: bytes) -> bool:
+    """True when the body ends inside or just after its XML declaration, before any element:
+    the parser would call that malformed, but it is the start of a reply cut short."""
+    if _ROOT_TAG.search(content):
+        return False
+    head = content.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"<?xml") or b"<?xml".startswith(head)
 
 
 def _looks_truncated(content: bytes) -> bool:
