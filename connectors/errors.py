@@ -93,13 +93,34 @@ class TransientError(SourceError):
 
 
 class ContractError(SourceError):
-    """The reply breaks the agreed contract: not JSON, missing keys, wrong types, bad request."""
+    """The reply breaks the agreed contract: not JSON, missing keys, wrong types, bad request.
 
-    def __init__(self, message: str, *, payload: Any = None, status: int | None = None) -> None:
+    ``page`` is the offending reply as decoded (a JSON object or array; by default the payload
+    when it is one), so that the pipeline can keep it for diagnosis after redacting it. It holds
+    raw source data: it is never part of ``str()``, and the pipeline drops it once kept.
+    ``kept_at`` then names where the redacted copy is, and ``str()`` says so.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        payload: Any = None,
+        status: int | None = None,
+        page: Any = None,
+    ) -> None:
         self.message = message
         self.status = status
         self.excerpt = excerpt(payload) if payload is not None else ""
+        self.page = page if page is not None else _decoded(payload)
+        self.kept_at: str | None = None
         super().__init__(message)
 
     def __str__(self) -> str:
-        return f"{self.message}; reply: {self.excerpt}" if self.excerpt else self.message
+        text = f"{self.message}; reply: {self.excerpt}" if self.excerpt else self.message
+        return f"{text}; offending page kept at {self.kept_at}" if self.kept_at else text
+
+
+def _decoded(payload: Any) -> Any:
+    """The payload when it is a decoded reply; raw text cannot be redacted, so it is not kept."""
+    return payload if isinstance(payload, dict | list) else None

@@ -8,6 +8,10 @@ Layout: `<base>/<source>/<window>/<stream>/page-000001.json.gz` and `<base>/<sou
 _manifest.json`, written last: a window without a manifest is an incomplete extract and cannot
 be loaded. Pages hold records after the stream's redaction (ID numbers replaced by their keyed
 hash, names and certificate content dropped): raw personal data never lands.
+
+A reply that breaks the contract fails its batch; the page is kept for diagnosis under
+`<base>/_diagnosis/<source>/<stream>/<UTC time>.json`, redacted the same way (and ID-like digit
+runs masked wherever they are, since a broken contract may have moved a field).
 """
 
 from __future__ import annotations
@@ -15,17 +19,27 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from upath import UPath
 
 from connectors.base import Window
+from connectors.errors import ContractError, is_secret_key
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
+DIAGNOSIS = "_diagnosis"
+# CMND 9, CCCD 12, tax code 10 or 13 digits; 14-digit yyyyMMddHHmmss stamps are left alone.
+_ID_LIKE = re.compile(r"(?<!\d)\d{9,13}(?!\d)")
+_HASHED = re.compile(r"hmac:[0-9a-f]{64}")  # an ID number already replaced by its keyed hash
+_LONG_TEXT = 2000
 
 
 class LandingError(RuntimeError):
@@ -115,3 +129,106 @@ def _remove_tree(path: Any) -> None:
         import shutil
 
         shutil.rmtree(path)
+
+
+def keep_offending_page(
+    root: Any,
+    source: str,
+    stream: str,
+    window: Window | None,
+    error: ContractError,
+    redact: Callable[[Any], Any] | None,
+) -> None:
+    """Keep the page of a contract-breaking reply, redacted, and make ``error`` name the file.
+
+    ``redact`` is the stream's redaction of one record. The raw page leaves the error here.
+    Failing to write is logged, never raised: the contract error is what the operator must see.
+    """
+    page, error.page = error.page, None
+    stamp = datetime.now(UTC)
+    document = {
+        "source": source,
+        "stream": stream,
+        "window": [window.start.isoformat(), window.end.isoformat()] if window else None,
+        # The message without the reply's excerpt: the page itself is here, redacted.
+        "error": _masked(error.message),
+        "kept_at": stamp.isoformat(),
+        "page": redacted_page(page, redact),
+    }
+    if page is None:
+        document["note"] = "the reply was not decoded; its raw text is not kept (not redactable)"
+    path = root / DIAGNOSIS / source / stream / f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, ensure_ascii=False, indent=1, default=str))
+    except (OSError, ValueError) as exc:
+        log.warning("could not keep the offending page of %s.%s: %s", source, stream, exc)
+        return
+    error.kept_at = str(path)
+
+
+def redacted_page(page: Any, redact: Callable[[Any], Any] | None) -> Any:
+    """A decoded reply fit to keep: every object in it redacted as a record of its stream.
+
+    Rows (objects in a list, or an object where a list was expected) go through ``redact``
+    whole; the reply's own top-level values, in case a record came flattened into it, too.
+    Credentials are masked by key, and any 9-13 digit run left anywhere (an ID number under a
+    name the redaction does not know) is masked.
+    """
+    if isinstance(page, Mapping):
+        scalars: dict[str, Any] = {}
+        nested: dict[str, Any] = {}
+        for key, value in page.items():
+            name = str(key)
+            if is_secret_key(name):
+                scalars[name] = "***"
+            elif isinstance(value, Mapping | list):
+                nested[name] = _records(value, redact)
+            else:
+                scalars[name] = value
+        if scalars:
+            scalars = _record(scalars, redact)
+        return _masked({**scalars, **nested}) if isinstance(scalars, Mapping) else _masked(nested)
+    if isinstance(page, list):
+        return _records(page, redact)
+    return None
+
+
+def _records(value: Any, redact: Callable[[Any], Any] | None) -> Any:
+    if isinstance(value, list):
+        return [_records(item, redact) for item in value]
+    if isinstance(value, Mapping):
+        return _record(value, redact)
+    return _masked(value)
+
+
+def _record(record: Mapping, redact: Callable[[Any], Any] | None) -> Any:
+    try:
+        clean = redact(record) if redact is not None else record
+    except Exception:  # noqa: BLE001 - a record its redaction cannot read is not kept at all
+        return {"unreadable_record": type(record).__name__}
+    return _masked(clean)
+
+
+def _masked(value: Any) -> Any:
+    """Credentials by key and ID-like digit runs anywhere (keys too) masked; long text cut."""
+    if isinstance(value, Mapping):
+        return {
+            _masked_text(str(k)): "***" if is_secret_key(str(k)) else _masked(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        text = repr(abs(value))
+        return _masked_text(repr(value)) if _ID_LIKE.search(text) else value
+    return _masked_text(value if isinstance(value, str) else repr(value))
+
+
+def _masked_text(text: str) -> str:
+    if _HASHED.fullmatch(text):
+        return text
+    text = _ID_LIKE.sub(lambda m: f"<{len(m.group())} digits>", text)
+    return text if len(text) <= _LONG_TEXT else text[: _LONG_TEXT - 1] + "…"

@@ -7,6 +7,8 @@ Two ways to run it, with the same result:
 Every raw record is redacted first (the stream's `redact`: ID numbers -> keyed hash, names and
 certificate content dropped), so what is archived, mapped or quarantined is the same and holds no
 raw personal data. The caller gives the window (Airflow's data interval) or the watermark does.
+A reply that breaks the contract fails its batch; its page is kept, redacted, in the landing
+store's diagnosis area (`landing.keep_offending_page`) and the error names the file.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import Engine, select
 
 from connectors.base import Window
 from connectors.connection import Connection, get_connection
+from connectors.errors import ContractError
 from lienthong import landing
 from lienthong.registry import Source, Stream, get, load_object
 from lienthong.settings import Settings, SettingsError
@@ -72,10 +75,15 @@ def sync(
     connection: Connection | None = None,
     run_id: str = "cli",
     progress: Progress | None = None,
+    root: Any = None,
 ) -> list[StreamResult]:
-    """Fetch and load every stream of a source for a window (default: watermark to now)."""
+    """Fetch and load every stream of a source for a window (default: watermark to now).
+
+    ``root`` is the landing store, where a contract-breaking page is kept for diagnosis.
+    """
     source = get(source_key)
     key = settings.require_pseudonym_key()
+    root = root if root is not None else landing.landing_root()
     engine = engine or make_engine(settings.warehouse_url)
     upgrade(engine)
     until = until or datetime.now(UTC)
@@ -84,7 +92,8 @@ def sync(
         for stream in source.streams:
             window = _window(engine, source, stream, since, until)
             ctx = _context(engine, key, stream)
-            pages = _redacted(stream, ctx, connector.fetch(stream.name, window))
+            fetched = connector.fetch(stream.name, window)
+            pages = _redacted(stream, ctx, fetched, (root, source.key, window))
             results.append(
                 _load_stream(engine, source, stream, pages, window, ctx, run_id, progress)
             )
@@ -106,8 +115,9 @@ def extract(
     writer = landing.WindowWriter(root, source.key, window)
     with _connector(source, connection) as connector:
         for stream in source.streams:
-            fetched = connector.fetch(stream.name, window if stream.windowed else None)
-            for page in _redacted(stream, ctx, fetched):
+            stream_window = window if stream.windowed else None
+            fetched = connector.fetch(stream.name, stream_window)
+            for page in _redacted(stream, ctx, fetched, (root, source.key, stream_window)):
                 writer.write_page(stream.name, page)
     manifest = writer.commit()
     log.info(
@@ -178,13 +188,23 @@ def _context(engine: Engine, key: bytes, stream: Stream) -> MappingContext:
     return MappingContext(key, codes or None)  # an empty catalogue flags nothing
 
 
-def _redacted(stream: Stream, ctx: MappingContext, pages: Pages) -> Iterator[list[dict]]:
-    if stream.redact is None:
-        yield from pages
-        return
-    redact = load_object(stream.redact)
-    for page in pages:
-        yield [redact(raw, ctx) for raw in page]
+def _redacted(
+    stream: Stream,
+    ctx: MappingContext,
+    pages: Pages,
+    keep_at: tuple[Any, str, Window | None],
+) -> Iterator[list[dict]]:
+    """The stream's pages redacted; a contract-breaking one is kept (redacted) at ``keep_at``:
+    the landing store, source and window."""
+    redact = load_object(stream.redact) if stream.redact is not None else None
+    try:
+        for page in pages:
+            yield page if redact is None else [redact(raw, ctx) for raw in page]
+    except ContractError as exc:
+        root, source_key, window = keep_at
+        per_record = (lambda raw: redact(raw, ctx)) if redact is not None else None
+        landing.keep_offending_page(root, source_key, stream.name, window, exc, per_record)
+        raise
 
 
 def _load_stream(

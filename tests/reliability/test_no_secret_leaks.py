@@ -73,3 +73,72 @@ def test_nothing_secret_or_personal_lands_anywhere(sqlite_engine, tmp_path, capl
     assert texts["landing"] and texts["warehouse"] and texts["logs"]
     leaks = {where: sorted(s for s in forbidden if s in text)[:5] for where, text in texts.items()}
     assert leaks == {"logs": [], "landing": [], "warehouse": []}
+
+
+# A reply of each REST source broken the way a changed contract breaks it, with its records
+# still in it; each field names the personal data its raw records carry.
+BREAKS = {
+    "one_stop": ("TongSoTrang", ("SoGiayToChuHoSo", "ChuHoSo")),
+    "driving_licence": ("totalPages", ("soCmnd", "hoTen", "ngaySinh", "dvhcNoiCuTru")),
+    "vietinbank": ("MaKetQua", ("TenNguoiNop",)),
+}
+
+
+def test_a_kept_contract_breaking_page_holds_nothing_secret_or_personal(tmp_path):
+    from connectors.errors import ContractError
+    from lienthong import landing
+    from simulators.faults import Faults
+    from simulators.server import PrefixDispatcher
+    from tests.reliability.test_contract_break_kept import BreakReplies
+
+    seed = 23
+    built = province.datasets("small", seed)
+    apps = province.stand_ins("small", seed, Faults())
+    root = UPath(tmp_path / "landing")
+
+    def breaker(key):
+        field, personal_fields = BREAKS[key]
+
+        def broken(reply):  # the first page of records carrying personal data
+            rows = next((v for v in reply.values() if isinstance(v, list) and v), None)
+            if field not in reply or not rows or not isinstance(rows[0], dict):
+                return False
+            if personal_fields[0] not in rows[0]:
+                return False
+            if field == "MaKetQua":
+                reply[field] = "96"
+            else:
+                del reply[field]
+            return True
+
+        return broken
+
+    wrapped = {key: BreakReplies(apps[key], breaker(key)) for key in BREAKS}
+    dispatcher = PrefixDispatcher({f"/{key}": app for key, app in {**apps, **wrapped}.items()})
+    with serve(dispatcher) as base_url:
+        for key in BREAKS:
+            connection = stand_in_connection(base_url, key)
+            try:
+                extract(key, WINDOW, settings(), root=root, connection=connection)
+            except ContractError as exc:
+                assert exc.kept_at, (key, str(exc))
+            else:
+                raise AssertionError(f"{key}: the broken reply did not break the extract")
+        tokens = {t for mounted in apps.values() for t in getattr(mounted, "_sessions", {})}
+
+    personal = set()
+    for key, (_, fields) in BREAKS.items():
+        rows = [
+            row
+            for reply in wrapped[key].broken
+            for row in next(v for v in reply.values() if isinstance(v, list) and v)
+        ]
+        found = {str(row[f]) for row in rows for f in fields if row.get(f)}
+        assert len(found) >= 10, key  # the kept page had personal data to redact
+        personal |= found
+    forbidden = secrets_of(built) | tokens | {p for p in personal if len(p) >= 6}
+    kept = sorted((root / landing.DIAGNOSIS).rglob("*.json"))
+    assert {p.parent.parent.name for p in kept} == set(BREAKS)
+    text = "\n".join(p.read_text() for p in kept)
+    assert "hmac:" in text  # the records are there, redacted
+    assert sorted(s for s in forbidden if s in text)[:5] == []
