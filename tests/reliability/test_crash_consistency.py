@@ -1,5 +1,6 @@
-"""kill -9 at random points of a sync, many times: every re-run converges to the same warehouse,
-no batch is ever half-applied, and the audit shows the interrupted batches for what they were."""
+"""kill -9 of a sync, at random points many times and at chosen points one by one: every re-run
+converges to the same warehouse, no batch is ever half-applied, and the audit shows the
+interrupted batches for what they were."""
 
 from __future__ import annotations
 
@@ -9,28 +10,39 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from lienthong.standins import stand_in_uri, stand_ins
 from simulators.server import serve
-from tests.helpers import warehouse_digest
+from tests.helpers import count, warehouse_digest
 from warehouse import schema
 from warehouse.db import make_engine, upgrade
+from warehouse.loader import read_watermark
 
 SOURCE = "one_stop"
 WINDOW = ["--since", "2018-10-01", "--until", "2019-07-01"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def sync_process(url: str, base_url: str) -> subprocess.Popen:
+def sync_process(url: str, base_url: str, kill_at: tuple[str, str, int] | None = None):
+    """`lienthong sync` in its own process; ``kill_at`` (point, stream, n) plants a SIGKILL
+    (see tests/reliability/kill_points.py)."""
     env = {
         **os.environ,
         "LIENTHONG_WAREHOUSE_URL": url,
         "AIRFLOW_CONN_LIENTHONG_ONE_STOP": stand_in_uri(base_url, SOURCE),
     }
+    command = ["-m", "lienthong.cli"]
+    if kill_at is not None:
+        point, stream, n = kill_at
+        command = ["-m", "tests.reliability.kill_points", point, stream, str(n), "--"]
     return subprocess.Popen(
-        [sys.executable, "-m", "lienthong.cli", "sync", SOURCE, *WINDOW],
+        [sys.executable, *command, "sync", SOURCE, *WINDOW],
         env=env,
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -73,3 +85,90 @@ def _only_last_running(outcomes) -> bool:
     # A stream killed mid-batch is marked abandoned when that stream next runs; the final clean
     # run has run every stream, so nothing may be left running.
     return False
+
+
+# (point, stream, n): where the process dies; see tests/reliability/kill_points.py.
+KILL_POINTS = {
+    # while fetching the first stream, before any page of any batch was loaded
+    "fetching": ("fetch", "agencies", 2),
+    # inside the dossiers' load transaction, after 3 of its pages were written
+    "after_pages": ("pages", "dossiers", 3),
+    # in Batch._finish, audit counts and watermark written, just before the commit
+    "before_commit": ("finish", "dossiers", 1),
+    # after the dossiers' batch committed, before the ratings' batch began
+    "between_batches": ("between", "dossiers", 1),
+}
+
+
+@pytest.fixture(scope="module")
+def stand_in_url():
+    with serve(stand_ins(seed=5, scenario="small")) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def clean_digest(stand_in_url, tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('clean') / 'clean.db'}"
+    assert sync_process(url, stand_in_url).wait(timeout=120) == 0
+    return warehouse_digest(make_engine(url))
+
+
+def rows_of_batch(engine, batch_id: int) -> dict[str, int]:
+    """Rows anywhere in the warehouse that name ``batch_id`` (as their batch or first batch)."""
+    found = {}
+    with engine.connect() as conn:
+        for table in schema.metadata.sorted_tables:
+            if table is schema.load_batches:
+                continue
+            for column in ("batch_id", "first_batch_id"):
+                if column in table.c:
+                    n = conn.execute(
+                        select(table.c[column]).where(table.c[column] == batch_id)
+                    ).all()
+                    if n:
+                        found[f"{table.name}.{column}"] = len(n)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(KILL_POINTS))
+def test_a_sync_killed_at_a_chosen_point_recovers_to_a_clean_run(
+    name, engine, stand_in_url, clean_digest
+):
+    point, stream, _ = KILL_POINTS[name]
+    url = engine.url.render_as_string(hide_password=False)
+    killed = sync_process(url, stand_in_url, kill_at=KILL_POINTS[name])
+    assert killed.wait(timeout=120) == -signal.SIGKILL
+
+    lb = schema.load_batches
+    with engine.connect() as conn:
+        audit = conn.execute(select(lb.c.id, lb.c.stream, lb.c.outcome).order_by(lb.c.id)).all()
+    running = [row for row in audit if row.outcome == "running"]
+    if point == "between":
+        # The dossiers committed whole; the ratings' batch never began.
+        assert running == [] and [r.stream for r in audit] == ["agencies", "procedures", stream]
+        assert count(engine, schema.dossiers) > 0
+        assert read_watermark(engine, SOURCE, stream) is not None
+        killed_batch = None
+    else:
+        # Exactly the interrupted batch is left `running`, and nothing it wrote survived.
+        assert [r.stream for r in running] == [stream]
+        killed_batch = running[0].id
+        assert rows_of_batch(engine, killed_batch) == {}
+        if stream == "dossiers":
+            assert count(engine, schema.dossiers) == 0
+            assert count(engine, schema.dossier_status_history) == 0
+            assert read_watermark(engine, SOURCE, stream) is None
+        if point == "fetch":
+            assert [r.stream for r in audit] == [stream]
+            assert count(engine, schema.agencies) == 0
+
+    assert sync_process(url, stand_in_url).wait(timeout=120) == 0
+    assert warehouse_digest(engine) == clean_digest
+    with engine.connect() as conn:
+        outcomes = dict(conn.execute(select(lb.c.id, lb.c.outcome)).all())
+        written = set(conn.execute(select(schema.dossiers.c.batch_id).distinct()).scalars())
+    if killed_batch is not None:
+        assert outcomes.pop(killed_batch) == "abandoned"
+        assert rows_of_batch(engine, killed_batch) == {}
+    assert set(outcomes.values()) == {"succeeded"}
+    assert written <= set(outcomes)
