@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, bindparam, insert, update
+from sqlalchemy import Column, Connection, MetaData, Table, any_, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from warehouse.types import AwareDateTime
 
@@ -165,3 +166,15 @@ def _sqlite_instant(value: datetime | None) -> str | None:
         u.second,
         u.microsecond,
     )
+
+
+def one_of(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values`` for a key look-up of many values.
+
+    PostgreSQL gets ``column = ANY(:array)``: one bound parameter, so the statement is compiled
+    and parsed once and stays in the caches; an IN list of 500 values is rendered, cast and
+    parsed anew on each call. SQLite has no arrays and keeps the IN list.
+    """
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from warehouse import schema
+from warehouse.bulk import one_of
 
 INTAKE_SOURCE = "one_stop"  # the system where dossiers are received at the center
 CHUNK = 500
@@ -59,7 +60,7 @@ def relink(conn: Connection, source: str, source_ids: list[str]) -> int:
     touched = []
     for chunk in _chunks(source_ids):
         touched += conn.execute(
-            select(*_COLS).where(d.c.source == source, d.c.source_id.in_(chunk))
+            select(*_COLS).where(d.c.source == source, one_of(conn, d.c.source_id, chunk))
         ).all()
     if source == INTAKE_SOURCE:
         intake_rows = touched
@@ -74,11 +75,13 @@ def _intake_rows_matching(conn: Connection, ministry_rows: list) -> list:
     found: dict[int, Any] = {}
     # Those linked to them now, whose link may no longer hold, and those that may match.
     for chunk in _chunks(sorted(r.id for r in ministry_rows)):
-        for row in conn.execute(select(*_COLS).where(d.c.linked_to.in_(chunk))):
+        for row in conn.execute(select(*_COLS).where(one_of(conn, d.c.linked_to, chunk))):
             found[row.id] = row
     for chunk in _chunks(numbers):
         for row in conn.execute(
-            select(*_COLS).where(d.c.source == INTAKE_SOURCE, d.c.dossier_number.in_(chunk))
+            select(*_COLS).where(
+                d.c.source == INTAKE_SOURCE, one_of(conn, d.c.dossier_number, chunk)
+            )
         ):
             found[row.id] = row
     for row in _same_triple(conn, ministry_rows, intake=True):
@@ -113,7 +116,7 @@ def _same_triple(conn: Connection, rows: list, *, intake: bool) -> Iterator[Any]
                     ),
                 )
             )
-            .where(mine.c.id.in_(chunk), side)
+            .where(one_of(conn, mine.c.id, chunk), side)
             .distinct()
         )
         yield from conn.execute(query)
@@ -129,7 +132,10 @@ def _link(conn: Connection, intake_rows: list) -> int:
         for row in conn.execute(
             select(*_COLS).where(
                 d.c.source != INTAKE_SOURCE,
-                or_(d.c.dossier_number.in_(chunk), d.c.intake_number.in_(chunk)),
+                or_(
+                    one_of(conn, d.c.dossier_number, chunk),
+                    one_of(conn, d.c.intake_number, chunk),
+                ),
             )
         ):
             for n in {row.dossier_number, row.intake_number} - {None}:

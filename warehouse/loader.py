@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tupl
 
 from mappings.canonical import Canonical, Dossier, Rejection
 from warehouse import schema
-from warehouse.bulk import BulkWriter
+from warehouse.bulk import BulkWriter, one_of
 from warehouse.entities import Entity, content_hash, entity_of
 from warehouse.linking import relink
 from warehouse.statistics import StatisticsRefresher
@@ -213,14 +213,18 @@ class Batch:
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i : i + CHUNK]
             if len(entity.key) == 1:
-                cond = table.c[entity.key[0]].in_([k[0] for k in chunk])
+                cond = one_of(self._conn, table.c[entity.key[0]], [k[0] for k in chunk])
             elif entity.key[0] == "source":
                 # Every row of a batch has the batch's source: a plain IN over the second key
                 # column uses the unique index, where a row-value IN makes the planner work per
                 # tuple (PostgreSQL plans a 500-branch OR; SQLite may scan).
                 cond = and_(
                     table.c.source == self.source,
-                    table.c[entity.key[1]].in_([k[1] for k in chunk if k[0] == self.source]),
+                    one_of(
+                        self._conn,
+                        table.c[entity.key[1]],
+                        [k[1] for k in chunk if k[0] == self.source],
+                    ),
                 )
             else:
                 cond = tuple_(*(table.c[c] for c in entity.key)).in_(chunk)
@@ -239,14 +243,17 @@ class Batch:
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i : i + CHUNK]
             q = select(t.c.source, t.c.source_id, t.c.id).where(
-                and_(t.c.source == self.source, t.c.source_id.in_([k[1] for k in chunk]))
+                and_(
+                    t.c.source == self.source,
+                    one_of(self._conn, t.c.source_id, [k[1] for k in chunk]),
+                )
             )
             ids.update({(s, sid): pk for s, sid, pk in self._conn.execute(q)})
         known: set[tuple[int, int, datetime]] = set()
         old_ids = [ids[k] for k in keys if k not in fresh]
         for i in range(0, len(old_ids), CHUNK):
             q = select(h.c.dossier_id, h.c.status, h.c.changed_at).where(
-                h.c.dossier_id.in_(old_ids[i : i + CHUNK])
+                one_of(self._conn, h.c.dossier_id, old_ids[i : i + CHUNK])
             )
             known.update((d, s, at) for d, s, at in self._conn.execute(q))
         new_events: dict[tuple[int, int, datetime], dict[str, Any]] = {}
@@ -286,7 +293,7 @@ class Batch:
             cond = and_(
                 q.c.source == self.source,
                 q.c.stream == self.stream,
-                q.c.payload_hash.in_(digests[i : i + CHUNK]),
+                one_of(self._conn, q.c.payload_hash, digests[i : i + CHUNK]),
             )
             seen.update(self._conn.execute(select(q.c.payload_hash).where(cond)).scalars())
         self._writer.insert(q, [r for d, r in rows.items() if d not in seen])
