@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import re
 from collections.abc import Callable, Mapping
@@ -49,7 +48,7 @@ class MappingContext:
         # Separators carry no identity: "0100109106-001" (a branch tax code as printed) and
         # "0100109106001" (as the business register stores it) are one enterprise.
         normalised = _SEPARATORS.sub("", id_number).upper()
-        return hmac.new(self.pseudonym_key, normalised.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.pseudonym_key, normalised.encode(), "sha256").hex()
 
     def redacted_id(self, id_number: object) -> object:
         """The form of an ID number that may be archived: `hmac:<keyed hash>`."""

@@ -17,10 +17,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, any_, bindparam, insert, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from warehouse.types import AwareDateTime
@@ -36,24 +48,39 @@ class BulkWriter:
         self.conn = conn
         self.dialect = conn.dialect
         self.postgres = self.dialect.name == "postgresql"
-        self._processors: dict[tuple[str, tuple[str, ...]], list[Processor]] = {}
+        self._plans: dict[tuple[str, tuple[str, ...]], tuple[Callable, list]] = {}
         self._staged: dict[str, Table] = {}  # per transaction
 
     # -- values --------------------------------------------------------------------------------
-    def _tuples(self, table: Table, columns: tuple[str, ...], rows: Sequence[dict]) -> list[tuple]:
+    def _tuples(self, table: Table, columns: tuple[str, ...], rows: Sequence[dict]) -> list:
+        """Each row's values in ``columns`` order, converted for the driver."""
         key = (table.name, columns)
-        processors = self._processors.get(key)
-        if processors is None:
-            processors = self._processors[key] = [self._processor(table.c[c].type) for c in columns]
-        if not any(processors):
-            return [tuple(row[c] for c in columns) for row in rows]
-        pairs = list(zip(columns, processors, strict=True))
-        return [tuple(row[c] if p is None else p(row[c]) for c, p in pairs) for row in rows]
+        plan = self._plans.get(key)
+        if plan is None:
+            converters = [(i, self._processor(table.c[c].type)) for i, c in enumerate(columns)]
+            plan = self._plans[key] = (
+                itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],),
+                [(i, p) for i, p in converters if p is not None],
+            )
+        getter, converters = plan
+        if not converters:
+            return [getter(row) for row in rows]
+        values = []
+        for row in rows:
+            v = list(getter(row))
+            for i, convert in converters:
+                v[i] = convert(v[i])
+            values.append(v)
+        return values
 
     def _processor(self, type_: Any) -> Processor:
-        """The column type's bind processor; instants get an equivalent, faster one."""
+        """The column type's bind processor; a faster equivalent where one is known."""
         if isinstance(type_, AwareDateTime):
             return _instant if self.postgres else _sqlite_instant
+        if not self.postgres and isinstance(type_, Boolean):
+            return None  # sqlite3 binds a bool as the integer 0 / 1, as SQLAlchemy does
+        if not self.postgres and type(type_) is Date:
+            return _sqlite_date
         return type_.dialect_impl(self.dialect).bind_processor(self.dialect)
 
     # -- writes --------------------------------------------------------------------------------
@@ -109,8 +136,14 @@ class BulkWriter:
         rename = rename or {}
         order = [columns.index(rename.get(name, name)) for name in compiled.positiontup]
         if order != list(range(len(columns))):
-            values = [tuple(v[i] for i in order) for v in values]
-        self.conn.exec_driver_sql(str(compiled), values)
+            values = [[v[i] for i in order] for v in values]
+        sql = str(compiled)
+        log.debug("%s: %d rows", sql, len(values))  # the statement, never the values
+        cursor = self.conn.connection.driver_connection.cursor()  # same transaction
+        try:
+            cursor.executemany(sql, values)
+        finally:
+            cursor.close()
 
     # -- PostgreSQL ----------------------------------------------------------------------------
     def _copy(self, statement: str, values: list[tuple]) -> None:
@@ -146,6 +179,11 @@ def _instant(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError(f"naive datetime refused by the warehouse: {value!r}")
     return value
+
+
+def _sqlite_date(value: date | None) -> str | None:
+    """``Date`` on SQLite: ``YYYY-MM-DD``, SQLAlchemy's storage format."""
+    return None if value is None else "%04d-%02d-%02d" % (value.year, value.month, value.day)  # noqa: UP031
 
 
 def _sqlite_instant(value: datetime | None) -> str | None:

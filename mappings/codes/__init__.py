@@ -26,10 +26,13 @@ class CodeList:
 
     def lookup(self, code: object, on: date | None = None) -> object:
         """Canonical value of a source code under the version in force on `on` (default: latest)."""
-        i = len(self.starts) - 1 if on is None else bisect.bisect_right(self.starts, on) - 1
-        # A date before the first version still uses the first one: the oldest rules we know.
-        table = self.maps[max(i, 0)]
-        key = str(code).strip()
+        if len(self.maps) == 1:  # one version: nothing to choose (most lists)
+            table = self.maps[0]
+        else:
+            i = len(self.starts) - 1 if on is None else bisect.bisect_right(self.starts, on) - 1
+            # A date before the first version still uses the first one: the oldest rules we know.
+            table = self.maps[max(i, 0)]
+        key = code.strip() if type(code) is str else str(code).strip()
         if key not in table:
             raise UnknownCode(f"unknown {self.kind} code {code!r}")
         return table[key]

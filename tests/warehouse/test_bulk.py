@@ -114,3 +114,12 @@ def test_sqlite_instants_use_sqlalchemys_storage_format(sqlite_engine, instant):
     core = schema.dossiers.c.received_at.type
     process = core.dialect_impl(sqlite_engine.dialect).bind_processor(sqlite_engine.dialect)
     assert _sqlite_instant(instant) == process(instant)
+
+
+@pytest.mark.parametrize("day", [date(2019, 1, 1), date(999, 12, 31), None])
+def test_sqlite_dates_use_sqlalchemys_storage_format(sqlite_engine, day):
+    from warehouse.bulk import _sqlite_date
+
+    core = schema.dossiers.c.received_date.type
+    process = core.dialect_impl(sqlite_engine.dialect).bind_processor(sqlite_engine.dialect)
+    assert _sqlite_date(day) == process(day)
