@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,11 @@ from warehouse.loader import Batch, BatchCounts, read_watermark
 from warehouse.locks import source_lock
 
 log = logging.getLogger(__name__)
+
+# Engines this process already brought to the schema's head. A long-lived process checks once
+# per engine, not on every sync: alembic's check compiles a new statement into the engine's
+# cache each time (measured by tests/reliability/test_soak.py).
+_UPGRADED: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 @dataclass
@@ -84,8 +90,7 @@ def sync(
     source = get(source_key)
     key = settings.require_pseudonym_key()
     root = root if root is not None else landing.landing_root()
-    engine = engine or make_engine(settings.warehouse_url)
-    upgrade(engine)
+    engine = _upgraded(engine or make_engine(settings.warehouse_url))
     until = until or datetime.now(UTC)
     results = []
     with source_lock(engine, source.key), _connector(source, connection) as connector:
@@ -144,8 +149,7 @@ def load(
     key = settings.require_pseudonym_key()
     root = root if root is not None else landing.landing_root()
     landing.read_window(root, source.key, window)  # fail early on an incomplete extract
-    engine = engine or make_engine(settings.warehouse_url)
-    upgrade(engine)
+    engine = _upgraded(engine or make_engine(settings.warehouse_url))
     results = []
     with source_lock(engine, source.key):
         for stream in source.streams:
@@ -156,6 +160,13 @@ def load(
                 _load_stream(engine, source, stream, pages, stream_window, ctx, run_id, progress)
             )
     return results
+
+
+def _upgraded(engine: Engine) -> Engine:
+    if engine not in _UPGRADED:
+        upgrade(engine)
+        _UPGRADED.add(engine)
+    return engine
 
 
 def _connector(source: Source, connection: Connection | None):
