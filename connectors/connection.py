@@ -76,8 +76,17 @@ class Connection:
     def verify(self) -> bool | str:
         """TLS verification for requests: a CA bundle path from ``extra.ca_bundle``, else True.
 
-        There is deliberately no way to turn verification off.
+        There is deliberately no way to turn verification off, and an ``extra`` that tries
+        (``verify: false``, ``insecure: true`` …, as other tools' connections spell it) is
+        refused rather than silently ignored: its author must learn that it has no effect.
         """
+        for key, value in self.extra.items():
+            if _turns_tls_off(str(key), value):
+                raise ConnectionNotConfigured(
+                    f"connection {self.conn_id!r}: extra {key}={value!r} would turn TLS "
+                    "verification off, which lienthong does not do; remove it, and give a "
+                    "private CA's certificate as extra ca_bundle instead"
+                )
         bundle = self.extra.get("ca_bundle")
         if not bundle:
             return True
@@ -107,6 +116,22 @@ class Connection:
                 )
             chosen[name] = seconds
         return chosen
+
+
+# Spellings of "verify the certificate" and of "do not", in Airflow providers, requests, curl.
+_VERIFY_KEYS = {"verify", "verify_ssl", "ssl_verify", "tls_verify", "verify_tls", "verify_certs"}
+_INSECURE_KEYS = {"insecure", "no_verify", "skip_verify", "insecure_skip_verify", "ssl_insecure"}
+_YES, _NO = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", "none", ""}
+
+
+def _turns_tls_off(key: str, value: Any) -> bool:
+    name = key.strip().lower().replace("-", "_")
+    said = str(value).strip().lower()
+    if name in _VERIFY_KEYS:
+        return said not in _YES  # false, or a CA path (which belongs in ca_bundle)
+    if name in _INSECURE_KEYS:
+        return said not in _NO
+    return name == "cert_reqs" and said in {"cert_none", "none", "0"}
 
 
 def env_var_name(conn_id: str) -> str:

@@ -143,7 +143,8 @@ def test_tls_verification_cannot_be_disabled(tmp_path) -> None:
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
 
     assert Connection("c", host="h").verify is True
-    assert Connection("c", host="h", extra={"verify": False}).verify is True
+    with pytest.raises(ConnectionNotConfigured, match="TLS verification off"):
+        _ = Connection("c", host="h", extra={"verify": False}).verify
     assert Connection("c", host="h", extra={"ca_bundle": str(bundle)}).verify == str(bundle)
     with pytest.raises(ConnectionNotConfigured, match="ca_bundle"):
         _ = Connection("c", host="h", extra={"ca_bundle": str(tmp_path / "missing.pem")}).verify
