@@ -70,7 +70,9 @@ def plant(point: str, stream: str, n: int) -> None:
 
         rest.RestClient.post_json = posting
     elif point == "pages":
-        load_page = Batch.load_page
+        # Every page goes through the innermost of the loader's page methods exactly once.
+        method = "load_prepared" if hasattr(Batch, "load_prepared") else "load_page"
+        load_page = getattr(Batch, method)
         pages = [0]
 
         def loading(self, *args, **kwargs):
@@ -81,7 +83,7 @@ def plant(point: str, stream: str, n: int) -> None:
                     die()
             return counts
 
-        Batch.load_page = loading
+        setattr(Batch, method, loading)
     elif point == "finish":
         finish = Batch._finish
 
