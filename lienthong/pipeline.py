@@ -27,9 +27,9 @@ from connectors.base import Window
 from connectors.connection import Connection, get_connection
 from connectors.errors import ContractError
 from lienthong import landing
+from lienthong.mapper import prepared_pages
 from lienthong.registry import Source, Stream, get, load_object
 from lienthong.settings import Settings, SettingsError
-from mappings.canonical import Rejection
 from mappings.common import MappingContext
 from warehouse import schema
 from warehouse.db import make_engine, upgrade
@@ -228,7 +228,6 @@ def _load_stream(
     run_id: str,
     progress: Progress | None,
 ) -> StreamResult:
-    mapping = load_object(stream.mapping)
     started = time.monotonic()
     batch = Batch(
         engine,
@@ -238,15 +237,9 @@ def _load_stream(
         run_id=run_id,
     )
     with batch:
-        for page in pages:
-            records, rejections = [], []
-            for raw in page:
-                mapped = mapping(raw, ctx)
-                if isinstance(mapped, Rejection):
-                    rejections.append((mapped, raw))
-                else:
-                    records.append(mapped)
-            batch.load_page(records, rejections)
+        # Mapped page by page, on a worker process beside the loading once the stream is big.
+        for prepared in prepared_pages(pages, stream.mapping, ctx, source.key):
+            batch.load_prepared(prepared)
             if progress is not None:
                 progress(f"{source.key}.{stream.name}", batch.counts, time.monotonic() - started)
         if window is not None:

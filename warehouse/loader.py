@@ -24,11 +24,13 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tupl
 from mappings.canonical import Canonical, Dossier, Rejection
 from warehouse import schema
 from warehouse.bulk import BulkWriter, one_of
-from warehouse.entities import Entity, content_hash, entity_of
+from warehouse.entities import ENTITIES, Entity, content_hash, entity_of
 from warehouse.linking import relink
 from warehouse.statistics import StatisticsRefresher
 
 log = logging.getLogger(__name__)
+
+ENTITIES_BY_NAME = {e.name: e for e in ENTITIES.values()}
 
 # Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
 CHUNK = 500
@@ -128,43 +130,27 @@ class Batch:
         self, records: Sequence[Canonical], rejections: Sequence[tuple[Rejection, Any]] = ()
     ) -> BatchCounts:
         """Upsert one page of canonical records and quarantine its rejections."""
+        return self.load_prepared(prepare_page(records, rejections, self.source))
+
+    def load_prepared(self, page: PreparedPage) -> BatchCounts:
+        """Upsert a page made ready by `prepare_page` (possibly in another process)."""
         if self._conn is None:
             raise RuntimeError("load_page called outside the batch's `with` block")
-        page = BatchCounts(read=len(records) + len(rejections))
-        by_entity: dict[str, tuple[Entity, list[Canonical]]] = {}
-        for record in records:
-            entity = entity_of(record)
-            by_entity.setdefault(entity.name, (entity, []))[1].append(record)
-        for entity, items in by_entity.values():
-            page.add(self._upsert(entity, items))
-        if rejections:
-            self._quarantine(rejections)
-            page.rejected += len(rejections)
-        self.counts.add(page)
-        return page
+        counts = BatchCounts(read=page.read)
+        for name, prepared in page.entities.items():
+            counts.add(self._upsert(ENTITIES_BY_NAME[name], prepared))
+        if page.rejections:
+            self._quarantine(page.rejections)
+            counts.rejected += len(page.rejections)
+        self.counts.add(counts)
+        return counts
 
-    def _upsert(self, entity: Entity, records: list[Canonical]) -> BatchCounts:
-        conn, counts = self._conn, BatchCounts()
+    def _upsert(self, entity: Entity, prepared: PreparedEntity) -> BatchCounts:
+        conn, counts = self._conn, BatchCounts(unchanged=prepared.repeated)
         table = entity.table
-        rows: dict[tuple, dict[str, Any]] = {}
-        histories: dict[tuple, Dossier] = {}
-        for record in records:
-            row = entity.to_row(record, self.source)
-            key = tuple(row[c] for c in entity.key)
-            prior = rows.get(key)
-            if prior is not None:
-                counts.unchanged += 1  # repeated within the page: keep the newest only
-                if (
-                    entity.updated_column
-                    and row[entity.updated_column] < prior[entity.updated_column]
-                ):
-                    continue
-            row["content_hash"] = content_hash(row)
+        rows, histories = prepared.rows, prepared.histories
+        for row in rows.values():
             row["batch_id"] = self.batch_id
-            rows[key] = row
-            if isinstance(record, Dossier):
-                histories[key] = record
-
         existing = self._existing(entity, list(rows))
         inserts, updates = [], []
         for key, row in rows.items():
@@ -232,7 +218,7 @@ class Batch:
                 found[tuple(row[c] for c in entity.key)] = dict(row)
         return found
 
-    def _append_history(self, dossiers: dict[tuple, Dossier], fresh: set[tuple]) -> None:
+    def _append_history(self, dossiers: dict[tuple, History], fresh: set[tuple]) -> None:
         """Append each status event exactly once (unique on dossier, status, time)."""
         if not dossiers:
             return
@@ -257,15 +243,16 @@ class Batch:
             )
             known.update((d, s, at) for d, s, at in self._conn.execute(q))
         new_events: dict[tuple[int, int, datetime], dict[str, Any]] = {}
-        for k, dossier in dossiers.items():
-            for e in dossier.history:
-                event = (ids[k], e.status, e.at.astimezone(UTC))
-                # A source may list the same event twice: it is still one event.
+        for k, history in dossiers.items():
+            for status, at in history:
+                # Aware datetimes compare and hash as instants, whatever their zone. A source
+                # may list the same event twice: it is still one event.
+                event = (ids[k], status, at)
                 if event not in known and event not in new_events:
                     new_events[event] = {
                         "dossier_id": event[0],
-                        "status": e.status,
-                        "changed_at": e.at,
+                        "status": status,
+                        "changed_at": at,
                         "batch_id": self.batch_id,
                     }
         self._writer.insert(h, list(new_events.values()))
@@ -372,6 +359,52 @@ class Batch:
                     .where(lb.c.id.in_(dead))
                     .values(outcome="abandoned", error="the process ended without finishing")
                 )
+
+
+History = tuple[tuple[int, datetime], ...]  # (status, time) events of one dossier
+
+
+@dataclass
+class PreparedEntity:
+    """One entity's rows of a page: by natural key, content hash set, newest of repeats kept."""
+
+    rows: dict[tuple, dict[str, Any]]
+    histories: dict[tuple, History]  # dossiers only
+    repeated: int = 0  # records repeated within the page (counted unchanged)
+
+
+@dataclass
+class PreparedPage:
+    """A page ready for `Batch.load_prepared`: plain data, cheap to pickle, no database."""
+
+    entities: dict[str, PreparedEntity]
+    rejections: list[tuple[Rejection, Any]]
+    read: int
+
+
+def prepare_page(
+    records: Sequence[Canonical], rejections: Sequence[tuple[Rejection, Any]], source: str
+) -> PreparedPage:
+    """Rows, content hashes and status histories of a page: the loader's work that needs no
+    database, so that it can run beside the loading (see `lienthong.mapper`)."""
+    entities: dict[str, PreparedEntity] = {}
+    for record in records:
+        entity = entity_of(record)
+        prepared = entities.get(entity.name)
+        if prepared is None:
+            prepared = entities[entity.name] = PreparedEntity({}, {})
+        row = entity.to_row(record, source)
+        key = tuple(row[c] for c in entity.key)
+        prior = prepared.rows.get(key)
+        if prior is not None:
+            prepared.repeated += 1  # repeated within the page: keep the newest only
+            if entity.updated_column and row[entity.updated_column] < prior[entity.updated_column]:
+                continue
+        row["content_hash"] = content_hash(row)
+        prepared.rows[key] = row
+        if isinstance(record, Dossier):
+            prepared.histories[key] = tuple((e.status, e.at) for e in record.history)
+    return PreparedPage(entities, list(rejections), len(records) + len(rejections))
 
 
 def _str_keys(value: Any) -> Any:
