@@ -3,6 +3,7 @@ docs/criminal_record_api.md."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from datetime import datetime
@@ -202,9 +203,10 @@ def minimised_record(element: etree._Element) -> Record:
     """The kept fields of one ``hoSo`` element; nothing else is read out of it."""
     record: Record = {}
     for child in element:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue
-        name = etree.QName(child).localname
+        name = _localname(tag)
         if name == _RESULT:
             value: Any = _result(child)
         elif name in KEPT_FIELDS:
@@ -217,13 +219,19 @@ def minimised_record(element: etree._Element) -> Record:
     return record
 
 
+@functools.lru_cache(maxsize=1024)
+def _localname(tag: str) -> str:
+    """``{namespace}name`` -> ``name`` (a page repeats a few dozen tags thousands of times)."""
+    return tag.rpartition("}")[2]
+
+
 def _result(element: etree._Element) -> dict[str, Any] | None:
     if element.get(XSI_NIL) in ("true", "1"):
         return None
     kept = {}
     for child in element:
-        if isinstance(child.tag, str) and etree.QName(child).localname in KEPT_RESULT_FIELDS:
-            kept[etree.QName(child).localname] = _leaf(child)
+        if isinstance(child.tag, str) and (name := _localname(child.tag)) in KEPT_RESULT_FIELDS:
+            kept[name] = _leaf(child)
     return kept
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from mappings import codes
 from mappings.canonical import Dossier, StatusEvent
 from mappings.common import (
+    DMY_HMS,
     MappingContext,
     MappingError,
     code,
@@ -25,7 +26,7 @@ from mappings.common import (
 from mappings.common import ended_at as end_time
 
 CODES = codes.load("criminal_record")
-DATE_FMT = "%d/%m/%Y %H:%M:%S"  # dd/MM/yyyy HH:mm:ss, local time (docs/criminal_record_api.md)
+DATE_FMT = DMY_HMS  # dd/MM/yyyy HH:mm:ss, local time (docs/criminal_record_api.md)
 # Every LLTP request of the province is handled by its Department of Justice (Sở Tư pháp).
 JUSTICE = "000.00.12.H22"
 KEY = "maHoSoMCDT"
