@@ -13,6 +13,7 @@ more cores.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections import deque
@@ -23,6 +24,8 @@ from typing import Any
 from mappings.canonical import Rejection
 from mappings.common import MappingContext
 from warehouse.loader import PreparedPage, prepare_page
+
+log = logging.getLogger(__name__)
 
 POOL_FROM = 5_000  # records a stream must have shown before the worker is started
 IN_FLIGHT = 2  # pages handed to the worker ahead of the loading: memory stays flat
@@ -64,12 +67,13 @@ def prepared_pages(
 
     mapping = load_object(mapping_path)
     pool: ProcessPoolExecutor | None = None
+    inline = not workers() or multiprocessing.current_process().daemon  # no children allowed
     pending: deque[Future[PreparedPage]] = deque()
     seen = 0
     try:
         for page in pages:
             seen += len(page)
-            if pool is None and seen > POOL_FROM and workers():
+            if pool is None and not inline and seen > POOL_FROM:
                 pool = ProcessPoolExecutor(
                     max_workers=1,
                     # spawn: a fresh interpreter, never a fork of a process holding database
@@ -78,10 +82,18 @@ def prepared_pages(
                     initializer=_start_worker,
                     initargs=(mapping_path, ctx, source),
                 )
+            if pool is not None:
+                try:
+                    pending.append(pool.submit(_map_in_worker, page))
+                except (OSError, RuntimeError, AssertionError) as exc:
+                    if pending:  # it broke after taking pages: the batch fails
+                        raise
+                    log.warning("mapping inline: could not start a worker process (%s)", exc)
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool, inline = None, True
             if pool is None:
                 yield map_page(mapping, ctx, source, page)
                 continue
-            pending.append(pool.submit(_map_in_worker, page))
             while len(pending) > IN_FLIGHT:
                 yield pending.popleft().result()
         while pending:

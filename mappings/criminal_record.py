@@ -192,6 +192,8 @@ def redact_dossier(raw: Any, ctx: MappingContext) -> Any:
 def _emptied(value: Any) -> Any:
     """Scalars as they are. A container where a code or date belongs could hold anything: it is
     emptied, keeping its kind, so the mapping still rejects it for the same reason."""
+    if type(value) is str or value is None:  # nearly every field: skip the ABC checks
+        return value
     if isinstance(value, Mapping):
         return {}
     if isinstance(value, list | tuple):

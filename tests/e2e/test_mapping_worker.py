@@ -86,3 +86,23 @@ def test_workers_setting(monkeypatch):
 
 def _explode(page):
     raise RuntimeError("mapping worker broke")
+
+
+def test_no_worker_process_where_none_can_start(engine, monkeypatch, dataset, caplog):
+    class Refusing:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def submit(self, *args):
+            raise AssertionError("daemonic processes are not allowed to have children")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setenv("LIENTHONG_MAP_WORKERS", "1")
+    monkeypatch.setattr(mapper, "POOL_FROM", 0)
+    monkeypatch.setattr(mapper, "ProcessPoolExecutor", Refusing)
+    with serve(PrefixDispatcher({"/one_stop": make_app(dataset, Faults())})) as url:
+        results = _sync(engine, url)
+    assert all(r.outcome == "succeeded" for r in results)
+    assert "could not start a worker process" in caplog.text
