@@ -50,7 +50,11 @@ class OneStopConnector(Connector):
     windowed_streams = tuple(name for name, spec in _STREAMS.items() if spec.windowed)
 
     def __init__(
-        self, connection: Connection, *, page_size: int = 500, client: RestClient | None = None
+        self,
+        connection: Connection,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        client: RestClient | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be within 1..{MAX_PAGE_SIZE}, got {page_size}")
