@@ -50,6 +50,21 @@ class BulkWriter:
         self.postgres = self.dialect.name == "postgresql"
         self._plans: dict[tuple[str, tuple[str, ...]], tuple[Callable, list]] = {}
         self._staged: dict[str, Table] = {}  # per transaction
+        # Instants already converted, by object: a dossier's times are shared with its status
+        # events (one object each, also across a pickled page), so most convert once.
+        self._instant_text: dict[int, tuple[datetime, str]] = {}
+
+    def _sqlite_instant(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        hit = self._instant_text.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        text = _sqlite_instant(value)
+        if len(self._instant_text) >= 65_536:
+            self._instant_text.clear()
+        self._instant_text[id(value)] = (value, text)  # the reference keeps the id unique
+        return text
 
     # -- values --------------------------------------------------------------------------------
     def _tuples(self, table: Table, columns: tuple[str, ...], rows: Sequence[dict]) -> list:
@@ -76,7 +91,7 @@ class BulkWriter:
     def _processor(self, type_: Any) -> Processor:
         """The column type's bind processor; a faster equivalent where one is known."""
         if isinstance(type_, AwareDateTime):
-            return _instant if self.postgres else _sqlite_instant
+            return _instant if self.postgres else self._sqlite_instant
         if not self.postgres and isinstance(type_, Boolean):
             return None  # sqlite3 binds a bool as the integer 0 / 1, as SQLAlchemy does
         if not self.postgres and type(type_) is Date:

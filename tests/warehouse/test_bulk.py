@@ -123,3 +123,14 @@ def test_sqlite_dates_use_sqlalchemys_storage_format(sqlite_engine, day):
     core = schema.dossiers.c.received_date.type
     process = core.dialect_impl(sqlite_engine.dialect).bind_processor(sqlite_engine.dialect)
     assert _sqlite_date(day) == process(day)
+
+
+def test_an_instant_shared_by_rows_is_converted_once_and_right(sqlite_engine):
+    shared = datetime(2019, 2, 28, 8, 0, tzinfo=LOCAL)
+    with sqlite_engine.connect() as conn:
+        writer = BulkWriter(conn)
+        first = writer._sqlite_instant(shared)
+        again = writer._sqlite_instant(shared)
+        other = writer._sqlite_instant(datetime(2019, 2, 28, 9, 0, tzinfo=LOCAL))
+    assert first is again and first == "2019-02-28 01:00:00.000000"
+    assert other == "2019-02-28 02:00:00.000000"
