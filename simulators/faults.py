@@ -1,7 +1,9 @@
 """Fault knobs shared by every stand-in, and the deterministic injector that applies them.
 
-Faults change only *whether* a call succeeds (5xx, 429, expired session, latency), never the
-data a successful call returns, so a client that retries converges on the same records.
+Wire faults change only *whether* a call succeeds (5xx, 429, expired session, latency, a reply
+reset or cut short), never the data a successful call returns, so a client that retries
+converges on the same records. The data knobs (`malformed_rate`, `bad_signature_rate`) instead
+corrupt a fixed, seed-chosen subset of the records, the same on every call.
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ import hashlib
 import random
 import threading
 import time
+from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from typing import Any
+
+# The knobs that share each service call's one draw: at most one of them hits a call.
+PER_CALL = ("error_rate", "rate_limit_rate", "stall_rate", "reset_rate", "truncate_rate")
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,9 @@ class Faults:
     session_ttl: int = 0  # service calls a session serves before it expires; 0 = never
     stall_rate: float = 0.0  # share of service calls answered only after `stall` seconds
     stall: float = 2.0  # longer than a test client's read timeout: the client times out
+    reset_rate: float = 0.0  # share of service calls whose connection is reset mid-body
+    truncate_rate: float = 0.0  # share of service calls answered 2xx with the body cut short
+    bad_signature_rate: float = 0.0  # share of payments signed wrongly (fee gateway; fixed subset)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -33,12 +43,15 @@ class Faults:
             "malformed_rate",
             "repeat_rate",
             "stall_rate",
+            "reset_rate",
+            "truncate_rate",
+            "bad_signature_rate",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault {name}={value} is not a fraction in [0, 1]")
-        if self.error_rate + self.rate_limit_rate + self.stall_rate > 1.0:
-            raise ValueError("error_rate + rate_limit_rate + stall_rate exceeds 1")
+        if sum(getattr(self, name) for name in PER_CALL) > 1.0 + 1e-9:  # float sums
+            raise ValueError(f"{' + '.join(PER_CALL)} exceeds 1")
         if self.latency < 0 or self.session_ttl < 0 or self.stall < 0:
             raise ValueError("latency, stall and session_ttl must not be negative")
 
@@ -80,6 +93,31 @@ class Failure:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Cut:
+    """A reply to damage on the wire, which the HTTP server (`simulators.server`) applies to
+    whatever the app answers: ``reset`` sends the status line, the headers (Content-Length of
+    the whole body) and the first ``keep`` share of the body, then resets the connection;
+    ``truncate`` sends a complete-looking 2xx reply of only part of the body, its Content-Length
+    honest for the cut body (as a proxy that lost the rest would)."""
+
+    kind: str  # "reset" | "truncate"
+    keep: float  # in [0, 1): the share of the body sent
+
+    def reset_length(self, size: int) -> int:
+        """Bytes of a ``size``-byte body sent before the reset: 0 .. size - 1."""
+        return min(int(self.keep * size), max(size - 1, 0))
+
+    def truncated_length(self, size: int) -> int:
+        """Bytes a truncated ``size``-byte body keeps: 1 .. size - 1 (needs size >= 2)."""
+        return 1 + min(int(self.keep * (size - 1)), size - 2)
+
+
+# The cut the injector chose for the request being answered. The server sets it to None before
+# each request and reads it once the app has answered; the app (in the same thread) sets it
+# through `FaultInjector.next_failure`. An app served by anything else is simply not cut.
+pending_cut: ContextVar[Cut | None] = ContextVar("pending_cut", default=None)
+
 _GATEWAY_PAGE = b"<html><body><h1>%d %s</h1></body></html>"
 
 
@@ -92,15 +130,22 @@ class FaultInjector:
         self._rng = random.Random(faults.seed)  # noqa: S311 - reproducible test faults, not security
         self._lock = threading.Lock()
         self.calls = 0
+        self.injected: Counter[str] = Counter()  # fault kind -> calls it hit, for tests
 
     def next_failure(self) -> Failure | None:
-        """The failure to answer this service call with, or None to answer it normally."""
+        """The failure to answer this service call with, or None to answer it normally.
+
+        A reset or truncated reply is an answer given normally and damaged on the wire: this
+        returns None and leaves the `Cut` in `pending_cut` for the server."""
         f = self.faults
         with self._lock:
             self.calls += 1
             draw = self._rng.random()
             pick = self._rng.randrange(3)  # drawn every call so the stream does not depend on rates
-        if draw < f.error_rate:
+            kind, share = self._kind(draw)
+            if kind:
+                self.injected[kind] += 1
+        if kind == "error":
             status, reason = (
                 (500, "Internal Server Error"),
                 (502, "Bad Gateway"),
@@ -112,14 +157,27 @@ class FaultInjector:
                 return Failure(status, (("Content-Type", "application/json"),), body)
             page = _GATEWAY_PAGE % (status, reason.encode())
             return Failure(status, (("Content-Type", "text/html"),), page)
-        if draw < f.error_rate + f.rate_limit_rate:
+        if kind == "rate_limit":
             return Failure(
                 429, (("Content-Type", "text/plain"), ("Retry-After", "1")), b"Too Many Requests"
             )
-        if draw < f.error_rate + f.rate_limit_rate + f.stall_rate:
+        if kind == "stall":
             # A hung back end: the answer comes, but after the client has given up waiting.
             time.sleep(f.stall)
+        elif kind in ("reset", "truncate"):
+            pending_cut.set(Cut(kind, share))
         return None
+
+    def _kind(self, draw: float) -> tuple[str | None, float]:
+        """The fault whose band of [0, 1) holds ``draw``, and where in its band it falls (the
+        share of the body a cut keeps: no extra draw, so the stream does not depend on rates)."""
+        low = 0.0
+        for name in PER_CALL:
+            rate = getattr(self.faults, name)
+            if low <= draw < low + rate:
+                return name.removesuffix("_rate"), (draw - low) / rate
+            low += rate
+        return None, 0.0
 
     def repeat_count(self, *key: object) -> int:
         """How many of the previous page's records to repeat on the page named by ``key``:

@@ -1,16 +1,21 @@
 """Serve WSGI stand-ins over real HTTP: a quiet threaded keep-alive server, and a dispatcher that
-mounts several stand-ins under path prefixes on one port."""
+mounts several stand-ins under path prefixes on one port. The server also applies the wire
+faults an app's injector chose (`simulators.faults.Cut`): a connection reset mid-body, or a
+reply cut short."""
 
 from __future__ import annotations
 
 import json
 import socket
 import socketserver
+import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+
+from simulators.faults import Cut, pending_cut
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -47,6 +52,7 @@ class _BodyReader:
 
 class _Handler(ServerHandler):
     keep_alive = True
+    was_reset = False  # the connection was reset on purpose (a `reset` fault)
 
     def cleanup_headers(self) -> None:
         super().cleanup_headers()
@@ -54,6 +60,43 @@ class _Handler(ServerHandler):
         if "Content-Length" not in self.headers:
             self.headers["Connection"] = "close"
             self.keep_alive = False
+
+    def finish_response(self) -> None:
+        cut = pending_cut.get()
+        if cut is None or self.result is None:
+            super().finish_response()
+            return
+        try:
+            body = b"".join(self.result)
+        finally:
+            if hasattr(self.result, "close"):
+                self.result.close()
+        self.result = [body]
+        if cut.kind == "reset":
+            self._reset(cut, body)
+            return
+        if 200 <= int(self.status.split(" ", 1)[0]) < 300 and len(body) >= 2:
+            body = body[: cut.truncated_length(len(body))]
+            self.headers["Content-Length"] = str(len(body))  # honest for what is sent
+            self.result = [body]
+        super().finish_response()
+
+    def _reset(self, cut: Cut, body: bytes) -> None:
+        """Status line, headers announcing the whole body, part of it, then a TCP reset."""
+        self.headers["Content-Length"] = str(len(body))
+        sent = body[: cut.reset_length(len(body))]
+        if sent:
+            self.write(sent)
+        else:
+            self.send_headers()
+            self._flush()
+        self.keep_alive = False
+        connection = self.request_handler.connection
+        # Linger 0: closing sends RST instead of FIN, so the client sees the connection reset.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()  # the descriptor goes once the handler's files close, right after
+        self.was_reset = True
+        self.close()
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -95,7 +138,14 @@ class _RequestHandler(WSGIRequestHandler):
         handler = _Handler(body, self.wfile, self.get_stderr(), environ, multithread=True)
         handler.request_handler = self  # wsgiref logs through it
         handler.http_version = "1.1" if self.request_version == "HTTP/1.1" else "1.0"
-        handler.run(self.server.get_app())
+        token = pending_cut.set(None)  # this request's app may choose a cut
+        try:
+            handler.run(self.server.get_app())
+        finally:
+            pending_cut.reset(token)
+        if handler.was_reset:
+            self.close_connection = True  # nothing more is read from or written to it
+            return
         try:
             body.drain()
         except OSError:

@@ -41,3 +41,35 @@ def count(engine: Engine, table) -> int:
 
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def sync_from_stand_in(key: str, engine: Engine, base_url: str, *, since, until, **extra):
+    """`lienthong.pipeline.sync` of source `key` from its stand-in at `base_url` into `engine`;
+    `extra` goes into the connection's extra (e.g. ``read_timeout=0.4``)."""
+    import dataclasses
+
+    from lienthong.pipeline import sync
+    from lienthong.settings import load
+    from lienthong.standins import stand_in_connection
+
+    connection = stand_in_connection(base_url, key)
+    connection = dataclasses.replace(connection, extra={**connection.extra, **extra})
+    return sync(
+        key, load(), since=since, until=until, engine=engine, connection=connection, run_id="test"
+    )
+
+
+def retry_without_waiting(monkeypatch, max_attempts: int | None = None) -> None:
+    """Connector retries without real sleeping (where faults are many: the backoff is tested
+    elsewhere, tests/connectors); `max_attempts` per call, else the policy's default."""
+    import functools
+
+    import connectors.rest
+    import connectors.soap
+
+    policy = connectors.rest.RetryPolicy
+    policy = getattr(policy, "func", policy)  # the class itself, when patched already
+    budget = {} if max_attempts is None else {"max_attempts": max_attempts}
+    quick = functools.partial(policy, initial=0, maximum=0, jitter=0, **budget)
+    monkeypatch.setattr(connectors.rest, "RetryPolicy", quick)
+    monkeypatch.setattr(connectors.soap, "RetryPolicy", quick)

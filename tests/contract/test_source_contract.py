@@ -6,23 +6,19 @@ registered (its stand-in must expose `app.dataset` with `truth` and `malformed`)
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from datetime import datetime, timedelta
 
 import pytest
 
 from connectors.base import Window
-from lienthong.pipeline import sync
 from lienthong.registry import SOURCES, load_object
-from lienthong.settings import load
 from lienthong.standins import stand_in_connection
 from mappings.canonical import Dossier, Rejection
 from mappings.common import LOCAL_TZ, MappingContext
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
 from tests.conftest import TEST_KEY
-from tests.helpers import warehouse_digest
+from tests.helpers import retry_without_waiting, sync_from_stand_in, warehouse_digest
 from warehouse.db import make_engine, upgrade
 
 SINCE = datetime(2018, 10, 1, tzinfo=LOCAL_TZ)
@@ -54,17 +50,7 @@ def fresh_engine(tmp_path, name: str):
 
 
 def run(key, engine, base_url, since=SINCE, until=UNTIL, **extra):
-    connection = stand_in_connection(base_url, key)
-    connection = dataclasses.replace(connection, extra={**connection.extra, **extra})
-    return sync(
-        key,
-        load(),
-        since=since,
-        until=until,
-        engine=engine,
-        connection=connection,
-        run_id="contract",
-    )
+    return sync_from_stand_in(key, engine, base_url, since=since, until=until, **extra)
 
 
 def windowed_records(key, base_url, window):
@@ -138,12 +124,7 @@ def test_a_window_in_the_future_yields_nothing(key):
 @pytest.fixture
 def no_backoff(monkeypatch):
     """Retries without real sleeping: the faults are many here, the backoff is tested elsewhere."""
-    import connectors.rest
-    import connectors.soap
-
-    quick = functools.partial(connectors.rest.RetryPolicy, initial=0, maximum=0, jitter=0)
-    monkeypatch.setattr(connectors.rest, "RetryPolicy", quick)
-    monkeypatch.setattr(connectors.soap, "RetryPolicy", quick)
+    retry_without_waiting(monkeypatch)
 
 
 @pytest.mark.parametrize("key", KEYS)

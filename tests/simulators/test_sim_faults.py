@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import http.client
+import json
+import socket
 import time
 from collections import Counter
+from datetime import datetime
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from simulators.faults import FaultInjector, Faults
+from connectors.base import Window
+from connectors.errors import TransientError
+from lienthong.registry import SOURCES, load_object
+from lienthong.standins import stand_in_connection
+from mappings.common import LOCAL_TZ
+from simulators.faults import Cut, FaultInjector, Faults, pending_cut
 from simulators.one_stop import build_dataset, make_app
 from simulators.one_stop.scenario import MALFORMATIONS
-from simulators.server import serve
+from simulators.server import PrefixDispatcher, serve
+from tests.helpers import retry_without_waiting
 
 FULL = {"TuNgay": "20180101000000", "DenNgay": "20190701000000"}
 
@@ -61,6 +73,9 @@ def test_parse_reads_known_knobs_and_round_trips():
     )
     assert Faults.parse(str(faults)) == faults
     assert Faults.parse("") == Faults()
+    cuts = Faults.parse("reset_rate=0.05,truncate_rate=0.1,bad_signature_rate=0.2")
+    assert (cuts.reset_rate, cuts.truncate_rate, cuts.bad_signature_rate) == (0.05, 0.1, 0.2)
+    assert Faults.parse(str(cuts)) == cuts
 
 
 @pytest.mark.parametrize(
@@ -71,6 +86,10 @@ def test_parse_reads_known_knobs_and_round_trips():
         ("error_rate=lots", "not a number"),
         ("error_rate=1.5", "fraction"),
         ("error_rate=0.7,rate_limit_rate=0.5", "exceeds"),
+        ("error_rate=0.5,reset_rate=0.3,truncate_rate=0.3", "exceeds"),
+        ("reset_rate=-0.1", "fraction"),
+        ("truncate_rate=2", "fraction"),
+        ("bad_signature_rate=1.5", "fraction"),
         ("session_ttl=-1", "negative"),
     ],
 )
@@ -180,3 +199,148 @@ def test_a_stall_answers_late_but_answers():
     started = time.perf_counter()
     assert injector.next_failure() is None
     assert time.perf_counter() - started >= 0.2
+
+
+def next_fate(injector: FaultInjector) -> object:
+    """The status of the failure the next call gets, else the cut its reply gets, else None."""
+    token = pending_cut.set(None)  # as the server does before each request
+    try:
+        failure = injector.next_failure()
+        return failure.status if failure else pending_cut.get()
+    finally:
+        pending_cut.reset(token)
+
+
+def test_cuts_take_their_own_band_and_leave_the_other_fates_alone():
+    plain = FaultInjector(Faults(error_rate=0.2, rate_limit_rate=0.1, seed=4))
+    injector = FaultInjector(
+        Faults(error_rate=0.2, rate_limit_rate=0.1, reset_rate=0.2, truncate_rate=0.3, seed=4)
+    )
+    before = [next_fate(plain) for _ in range(400)]
+    after = [next_fate(injector) for _ in range(400)]
+    # The same calls fail with the same status; calls that were answered may now be cut.
+    assert [f if isinstance(f, int) else None for f in after] == before
+    kinds = Counter(f.kind for f in after if isinstance(f, Cut))
+    assert kinds["reset"] > 40 and kinds["truncate"] > 80 and None in after
+    assert all(0 <= f.keep < 1 for f in after if isinstance(f, Cut))
+    assert injector.injected["reset"] == kinds["reset"]
+    assert injector.injected["truncate"] == kinds["truncate"]
+    assert injector.injected["error"] == sum(f in (500, 502, 503) for f in after)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+def test_a_cut_keeps_part_of_the_body_never_all(size):
+    for keep in (0.0, 0.3, 0.999999):
+        assert 0 <= Cut("reset", keep).reset_length(size) < size
+        if size >= 2:
+            assert 1 <= Cut("truncate", keep).truncated_length(size) < size
+
+
+def raw_exchange(base_url: str, path: str, body: dict) -> tuple[bytes, dict[str, str], bytes, str]:
+    """One request on its own socket; the status line, headers, body bytes received, and how the
+    connection ended ("reset", "closed" or "open")."""
+    parts = urlsplit(base_url)
+    data = json.dumps(body).encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\ndstcode: x\r\n\r\n".encode() + data
+        )
+        received, ending = b"", "open"
+        while True:
+            head, sep, rest = received.partition(b"\r\n\r\n")
+            if sep:
+                lines = head.decode().split("\r\n")
+                headers = dict(line.split(": ", 1) for line in lines[1:])
+                if len(rest) >= int(headers["Content-Length"]):
+                    break  # the whole announced body is here
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                ending = "reset"
+                break
+            if not chunk:
+                ending = "closed"
+                break
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    return lines[0].encode(), dict(line.split(": ", 1) for line in lines[1:]), rest, ending
+
+
+def page_request(session: str) -> dict:
+    return {"session": session, "madonvi": "x", "service": "LayDanhSachHoSo", "Trang": 1,
+            "SoBanGhi": 50, **FULL}  # fmt: skip
+
+
+def test_reset_sends_part_of_the_body_then_resets_the_connection(dataset):
+    with serve(make_app(dataset)) as base_url:
+        whole = call(base_url, login(base_url), "LayDanhSachHoSo", Trang=1, SoBanGhi=50, **FULL)
+    with serve(make_app(dataset, Faults(reset_rate=1.0, seed=2))) as base_url:
+        for _ in range(3):
+            status, headers, body, ending = raw_exchange(
+                base_url, "/api/service", page_request(login(base_url))
+            )
+            assert status == b"HTTP/1.1 200 OK"
+            assert int(headers["Content-Length"]) == len(whole.content) > len(body)
+            assert whole.content.startswith(body)
+            assert ending in ("reset", "closed")  # RST; a FIN only if the RST raced the read
+
+
+def test_truncate_answers_a_complete_looking_reply_cut_short(dataset):
+    with serve(make_app(dataset)) as base_url:
+        whole = call(base_url, login(base_url), "LayDanhSachHoSo", Trang=1, SoBanGhi=50, **FULL)
+    with serve(make_app(dataset, Faults(truncate_rate=1.0, seed=2))) as base_url:
+        session = login(base_url)
+        parts = urlsplit(base_url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        lengths = set()
+        for _ in range(3):  # on one keep-alive connection: the cut reply ends where it says
+            conn.request("POST", "/api/service", body=json.dumps(page_request(session)))
+            reply = conn.getresponse()
+            body = reply.read()
+            assert reply.status == 200 and int(reply.headers["Content-Length"]) == len(body)
+            assert 0 < len(body) < len(whole.content) and whole.content.startswith(body)
+            lengths.add(len(body))
+        conn.close()
+        assert len(lengths) > 1  # cut at different places
+        # Only 2xx replies are cut: an error reply comes whole.
+        expired = call(base_url, "no-such-session", "LayDanhMucCoQuan")
+        assert expired.status_code == 401 and expired.json()["error_code"] == 2
+
+
+@pytest.fixture
+def instant_retries(monkeypatch):
+    retry_without_waiting(monkeypatch)
+
+
+@pytest.mark.parametrize("key", sorted(SOURCES))
+@pytest.mark.parametrize("knob", ["reset_rate", "truncate_rate"])
+@pytest.mark.usefixtures("instant_retries")
+def test_every_stand_in_has_the_wire_cuts(key, knob):
+    """Implemented once, in the server: the REST and the SOAP stand-ins all cut replies, and
+    the connectors see a transient failure, retried until they give up."""
+    faults = Faults(**{knob: 1.0})
+    app = load_object(SOURCES[key].simulator)(seed=11, scenario="small", faults=faults)
+    source = SOURCES[key]
+    stream = source.streams[0]
+    window = Window(datetime(2019, 1, 1, tzinfo=LOCAL_TZ), datetime(2019, 2, 1, tzinfo=LOCAL_TZ))
+    with serve(PrefixDispatcher({f"/{key}": app})) as base_url:
+        connector = load_object(source.connector)(stand_in_connection(base_url, key))
+        with connector, pytest.raises(TransientError) as failure:
+            list(connector.fetch(stream.name, window if stream.windowed else None))
+    expected = "truncated" if knob == "truncate_rate" else "Error calling"
+    assert expected in str(failure.value)
+    assert app.injector.injected[knob.removesuffix("_rate")] == failure.value.attempts
+
+
+@pytest.mark.parametrize("key", sorted(SOURCES))
+def test_malformed_records_do_not_depend_on_the_wire_faults(key):
+    """The quarantine a sync must end with is known from the data set alone."""
+    make = load_object(SOURCES[key].simulator)
+    data = Faults(malformed_rate=0.1, seed=5)
+    wire = dataclasses.replace(data, error_rate=0.3, reset_rate=0.1, repeat_rate=0.5)
+    first = make(seed=11, scenario="small", faults=data).dataset
+    again = make(seed=11, scenario="small", faults=wire).dataset
+    assert first.malformed == again.malformed and len(first.malformed) > 0
+    assert [t.malformed_reason for t in first.truth] == [t.malformed_reason for t in again.truth]
