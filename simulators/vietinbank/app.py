@@ -75,6 +75,8 @@ class VietinbankApp:
         faults = faults or Faults()
         if faults.malformed_rate and not dataset.malformed:
             dataset = dataset.with_malformed(faults.malformed_rate, faults.seed)
+        if faults.bad_signature_rate and not dataset.forged:
+            dataset = dataset.with_forged(faults.bad_signature_rate, faults.seed)
         self.dataset, self.faults, self.clock = dataset, faults, clock
         self.injector = FaultInjector(faults)
         self._partner, self._secret = partner, secret.encode()
@@ -317,5 +319,6 @@ def make_app(
     secret: str = "demo-secret",  # noqa: S107 - the stand-in's demo secret
     clock: Callable[[], float] = time.time,
 ) -> VietinbankApp:
-    """The stand-in over ``dataset``; ``faults.malformed_rate`` corrupts a fixed subset of it."""
+    """The stand-in over ``dataset``; ``faults.malformed_rate`` corrupts a fixed subset of it and
+    ``faults.bad_signature_rate`` signs a fixed subset of its payments wrongly."""
     return VietinbankApp(dataset, faults, partner, secret, clock)

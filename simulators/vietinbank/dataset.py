@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from simulators.one_stop import build_dataset as build_one_stop
-from simulators.vietinbank.payments import Generator
+from simulators.vietinbank.payments import FORGERIES, Generator
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,46 @@ class Dataset:
         return replace(
             self, transactions=transactions, truth=truth, dossiers=dossiers, malformed=malformed
         )
+
+    def with_forged(self, rate: float, seed: int = 0) -> Dataset:
+        """A copy with a fixed, seed-chosen share of plain payments whose signature fails (signed
+        with a wrong key, not signed, or signed over another amount): the gateway's
+        notification of them cannot be trusted, so they are quarantined, never counted.
+
+        Picked like `with_malformed`, among the payments it left alone, so either knob leaves
+        the other's records as they were. A forged payment is not in the bank's statements and
+        its dossier is no longer paid.
+        """
+        if rate <= 0:
+            return self
+        paid: dict[str, int] = {}
+        for t in self.truth:
+            if t.result_code == "00" and t.dossier_number:
+                paid[t.dossier_number] = paid.get(t.dossier_number, 0) + 1
+        counts: dict[str, int] = {}
+        for row in self.transactions:
+            if "MaGiaoDich" in row:
+                counts[row["MaGiaoDich"]] = counts.get(row["MaGiaoDich"], 0) + 1
+        candidates = [
+            t.number
+            for t in self.truth
+            if t.expected == "matched" and paid[t.dossier_number] == 1 and counts[t.number] == 1
+        ]
+        rng = random.Random(f"forged:{self.seed}:{seed}")  # noqa: S311 - test data
+        picks = sorted(rng.sample(candidates, round(rate * len(candidates))))
+        forged = dict(self.forged)
+        forged.update({number: FORGERIES[rng.randrange(len(FORGERIES))] for number in picks})
+        truth, dossiers = [], dict(self.dossiers)
+        for t in self.truth:
+            if t.number in forged and t.expected == "matched":
+                t = replace(t, expected="bad_signature")
+                dossiers[t.dossier_number] = replace(dossiers[t.dossier_number], paid_on=None)
+            truth.append(t)
+        statements = [
+            {**day, "DongSaoKe": [x for x in day["DongSaoKe"] if x["MaGiaoDich"] not in forged]}
+            for day in self.statements
+        ]
+        return replace(self, truth=truth, dossiers=dossiers, statements=statements, forged=forged)
 
 
 MALFORMATIONS = (
