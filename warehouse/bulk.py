@@ -54,6 +54,10 @@ class BulkWriter:
         # events (one object each, also across a pickled page), so most convert once.
         self._instant_text: dict[int, tuple[datetime, str]] = {}
 
+    def next_page(self) -> None:
+        """Forget the page's converted instants: memory stays flat across pages."""
+        self._instant_text.clear()
+
     def _sqlite_instant(self, value: datetime | None) -> str | None:
         if value is None:
             return None
@@ -61,8 +65,6 @@ class BulkWriter:
         if hit is not None and hit[0] is value:
             return hit[1]
         text = _sqlite_instant(value)
-        if len(self._instant_text) >= 65_536:
-            self._instant_text.clear()
         self._instant_text[id(value)] = (value, text)  # the reference keeps the id unique
         return text
 

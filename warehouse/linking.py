@@ -17,6 +17,7 @@ for every record a batch touches, in the batch's transaction, so loading order d
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -53,15 +54,14 @@ def _triple(row: Any) -> tuple | None:
     return (row.procedure_code, row.applicant_ref, row.received_date)
 
 
-def relink(conn: Connection, source: str, source_ids: list[str]) -> int:
-    """Recompute the links touched by these records of `source`; returns links changed."""
-    if not source_ids:
+LinkRow = namedtuple("LinkRow", [c.name for c in _COLS])  # noqa: PYI024 - a row's shape
+
+
+def relink(conn: Connection, source: str, touched: list[LinkRow]) -> int:
+    """Recompute the links touched by these records of `source` (as they now are in the
+    warehouse, with their current link); returns links changed."""
+    if not touched:
         return 0
-    touched = []
-    for chunk in _chunks(source_ids):
-        touched += conn.execute(
-            select(*_COLS).where(d.c.source == source, one_of(conn, d.c.source_id, chunk))
-        ).all()
     if source == INTAKE_SOURCE:
         intake_rows = touched
     else:

@@ -17,6 +17,7 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tuple_, update
@@ -25,7 +26,7 @@ from mappings.canonical import Canonical, Dossier, Rejection
 from warehouse import schema
 from warehouse.bulk import BulkWriter, one_of
 from warehouse.entities import ENTITIES, Entity, content_hash, entity_of
-from warehouse.linking import relink
+from warehouse.linking import LinkRow, relink
 from warehouse.statistics import StatisticsRefresher
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class Batch:
         if self._conn is None:
             raise RuntimeError("load_page called outside the batch's `with` block")
         counts = BatchCounts(read=page.read)
+        self._writer.next_page()
         for name, prepared in page.entities.items():
             counts.add(self._upsert(ENTITIES_BY_NAME[name], prepared))
         if page.rejections:
@@ -181,12 +183,49 @@ class Batch:
         counts.inserted += len(inserts)
         counts.updated += len(updates)
         self._statistics.inserted(conn, table.name, len(inserts))
-        if histories:
-            fresh = {tuple(r[c] for c in entity.key) for r in inserts}
-            changed = fresh | {tuple(row[c] for c in entity.key) for row, _ in updates}
-            self._append_history({k: d for k, d in histories.items() if k in changed}, fresh)
-            relink(conn, self.source, sorted(source_id for _, source_id in changed))
+        if entity.table is schema.dossiers:
+            key_of = itemgetter(*entity.key)
+            ids = {key_of(row): stored["id"] for row, stored in updates}
+            fresh = self._ids([key_of(r) for r in inserts])
+            ids.update(fresh)
+            self._append_history({k: histories[k] for k in ids if k in histories}, ids, set(fresh))
+            links = {
+                key_of(row): (stored["linked_to"], stored["link_rule"]) for row, stored in updates
+            }
+            relink(
+                conn,
+                self.source,
+                [
+                    LinkRow(
+                        ids[k],
+                        row["source"],
+                        row["source_id"],
+                        row["dossier_number"],
+                        row["intake_number"],
+                        row["procedure_code"],
+                        row["applicant_ref"],
+                        row["received_date"],
+                        *links.get(k, (None, None)),
+                    )
+                    for row in (*inserts, *(row for row, _ in updates))
+                    if (k := key_of(row))
+                ],
+            )
         return counts
+
+    def _ids(self, keys: list[tuple]) -> dict[tuple, int]:
+        """The surrogate ids of dossiers of this batch's source, by (source, source id)."""
+        t = schema.dossiers
+        ids: dict[tuple, int] = {}
+        for i in range(0, len(keys), CHUNK):
+            q = select(t.c.source, t.c.source_id, t.c.id).where(
+                and_(
+                    t.c.source == self.source,
+                    one_of(self._conn, t.c.source_id, [k[1] for k in keys[i : i + CHUNK]]),
+                )
+            )
+            ids.update({(s, sid): pk for s, sid, pk in self._conn.execute(q)})
+        return ids
 
     def _existing(self, entity: Entity, keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
         table = entity.table
@@ -195,6 +234,8 @@ class Batch:
             cols.append(table.c[entity.updated_column])
         if entity.surrogate:
             cols.append(table.c[entity.surrogate])
+        if table is schema.dossiers:  # a changed dossier's link is recomputed from these
+            cols += [table.c.linked_to, table.c.link_rule]
         found: dict[tuple, dict[str, Any]] = {}
         for i in range(0, len(keys), CHUNK):
             chunk = keys[i : i + CHUNK]
@@ -218,23 +259,14 @@ class Batch:
                 found[tuple(row[c] for c in entity.key)] = dict(row)
         return found
 
-    def _append_history(self, dossiers: dict[tuple, History], fresh: set[tuple]) -> None:
+    def _append_history(
+        self, dossiers: dict[tuple, History], ids: dict[tuple, int], fresh: set[tuple]
+    ) -> None:
         """Append each status event exactly once (unique on dossier, status, time)."""
         if not dossiers:
             return
-        t = schema.dossiers
         h = schema.dossier_status_history
-        ids: dict[tuple, int] = {}
         keys = list(dossiers)
-        for i in range(0, len(keys), CHUNK):
-            chunk = keys[i : i + CHUNK]
-            q = select(t.c.source, t.c.source_id, t.c.id).where(
-                and_(
-                    t.c.source == self.source,
-                    one_of(self._conn, t.c.source_id, [k[1] for k in chunk]),
-                )
-            )
-            ids.update({(s, sid): pk for s, sid, pk in self._conn.execute(q)})
         known: set[tuple[int, int, datetime]] = set()
         old_ids = [ids[k] for k in keys if k not in fresh]
         for i in range(0, len(old_ids), CHUNK):
