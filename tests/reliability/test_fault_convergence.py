@@ -34,6 +34,8 @@ from tests.helpers import retry_without_waiting, sync_from_stand_in, warehouse_d
 from warehouse import schema
 from warehouse.db import make_engine, upgrade
 
+pytestmark = pytest.mark.slow
+
 # The demo's busy half year: five working days hold dozens to hundreds of records per source.
 # Early in the data, so GPLX's look-back (60 days of receipts, each dossier looked up) is short.
 SCENARIO, SEED = "langson-2019h1", 11
@@ -42,9 +44,9 @@ WINDOW = Window(datetime(2018, 10, 15, tzinfo=LOCAL_TZ), datetime(2018, 10, 20, 
 DATA = Faults(malformed_rate=0.05, bad_signature_rate=0.05, seed=9)
 # What goes wrong on the wire: 20% of the service calls, every kind at once.
 WIRE = Faults(
-    error_rate=0.05,
+    error_rate=0.055,
     rate_limit_rate=0.03,
-    stall_rate=0.01,
+    stall_rate=0.005,  # each costs READ_TIMEOUT of real time
     stall=0.5,  # past READ_TIMEOUT: the client times out and retries
     reset_rate=0.05,
     truncate_rate=0.06,
