@@ -16,6 +16,10 @@ _SECRET_PAIR = re.compile(
 )
 
 
+# A run of 9 or more digits may be an ID number (CMND 9, CCCD 12, tax code 10/13): masked in text.
+_DIGITS = re.compile(r"\d{9,}")
+
+
 def is_secret_key(key: object) -> bool:
     """True when a mapping key names a credential (password, session token, API key...)."""
     return isinstance(key, str) and bool(_SECRET_KEY.search(key))
@@ -31,7 +35,15 @@ def excerpt(payload: Any, limit: int = EXCERPT_LIMIT) -> str:
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8", errors="replace")
     if isinstance(payload, str):
-        text = _SECRET_PAIR.sub(r'\1"***"', payload)
+        stripped = payload.lstrip()
+        if stripped[:1] in ("{", "[", "<") and len(stripped) > limit:
+            # A cut or malformed JSON/XML body is records: its start would already hold names
+            # and ID numbers. Only its shape is told; the page itself is kept redacted.
+            kind = "XML" if stripped[:1] == "<" else "JSON"
+            return f"{kind}-like text of {len(payload):,} characters"
+        text = _DIGITS.sub(
+            lambda m: f"<{len(m.group())} digits>", _SECRET_PAIR.sub(r'\1"***"', payload)
+        )
     else:
         text = json.dumps(_summarise(payload, depth=0), ensure_ascii=False, default=repr)
     text = " ".join(text.split())
