@@ -14,6 +14,7 @@ from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import ContractError
 from connectors.rest import paginate
 from connectors.soap import SoapClient, element_to_record
+from connectors.xml_shape import CODE, COUNTER, DOSSIER_NUMBER, ShapeRules, keep_shape, shape_of
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,15 @@ OPERATION = "LayDanhSachHoSo"
 MAX_PAGE_SIZE = 1000  # SoBanGhi accepted by the service: 1..1000
 _COUNTS = ("Trang", "SoBanGhi", "TongSoBanGhi", "TongSoTrang")
 _RECORD = f"{{{NAMESPACE}}}HoSo"
+# What a contract-breaking reply keeps for diagnosis (``connectors.xml_shape``): its structure
+# with every value as its shape, but paging counters, codes and dossier numbers as sent.
+DIAGNOSIS = ShapeRules(
+    verbatim={
+        **dict.fromkeys(_COUNTS, COUNTER),
+        **dict.fromkeys(("SoHoSo", "MaHoSoMotCua"), DOSSIER_NUMBER),
+        **dict.fromkeys(("MaThuTuc", "MaCoQuanDangKy", "KenhNop", "TrangThai"), CODE),
+    }
+)
 
 
 class BusinessRegistrationConnector(Connector):
@@ -58,7 +68,7 @@ class BusinessRegistrationConnector(Connector):
         self.page_size = page_size
         self._owns_client = client is None
         self._client = client or SoapClient.for_connection(
-            connection, WSDL_NAME, BINDING, **client_options
+            connection, WSDL_NAME, BINDING, diagnosis=DIAGNOSIS, **client_options
         )
 
     def fetch(self, stream: str, window: Window | None = None) -> Iterator[list[Record]]:
@@ -83,6 +93,13 @@ class BusinessRegistrationConnector(Connector):
 
     def _fetch_page(self, params: dict[str, Any], page: int) -> dict[str, Any]:
         reply = self._client.call_raw(OPERATION, **params, Trang=page, SoBanGhi=self.page_size)
+        try:
+            return self._read_page(reply, page)
+        except ContractError as exc:  # the reply's shape goes along, for diagnosis
+            keep_shape(exc, reply, DIAGNOSIS)
+            raise
+
+    def _read_page(self, reply: etree._Element, page: int) -> dict[str, Any]:
         counts = {name: _count(reply, name) for name in _COUNTS}
         # Paging relies on the echo: a server ignoring Trang would loop on page 1, and one
         # capping SoBanGhi below our size would make a middle page look like the last one.
@@ -106,7 +123,13 @@ class BusinessRegistrationConnector(Connector):
 
 
 def _count(reply: etree._Element, name: str) -> int:
-    value = (reply.findtext(f"{{{NAMESPACE}}}{name}") or "").strip()
+    text = reply.findtext(f"{{{NAMESPACE}}}{name}")
+    value = (text or "").strip()
+    if text is None:
+        raise ContractError(f"{OPERATION}: reply has no {name}")
     if not value.isdigit():
-        raise ContractError(f"{OPERATION}: {name} must be a non-negative integer, got {value!r}")
+        # Its shape, not the value: a broken contract may have put anything there.
+        raise ContractError(
+            f"{OPERATION}: {name} must be a non-negative integer, got {shape_of(value)}"
+        )
     return int(value)

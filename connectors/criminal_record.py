@@ -16,6 +16,15 @@ from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import AuthError, ContractError, SourceError
 from connectors.rest import paginate
 from connectors.soap import XSI_NIL, SoapClient, SoapFault
+from connectors.xml_shape import (
+    CODE,
+    COUNTER,
+    DOSSIER_NUMBER,
+    ShapeRules,
+    keep_shape,
+    reply_shape,
+    shape_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +63,24 @@ _RESULT = "ketQua"
 _COUNTS = ("trang", "soBanGhi", "tongSoBanGhi", "tongSoTrang")
 _RECORD = f"{{{NAMESPACE}}}hoSo"
 
+# What a contract-breaking reply keeps for diagnosis (``connectors.xml_shape``): its structure,
+# paging counters, codes and dossier numbers as sent; of a record only the kept fields, of its
+# result only the issue date, each as its shape; unknown elements are not opened; no text
+# length (a certificate's would tell whether it lists convictions). No requester data and no
+# certificate content, not even which parts a certificate has.
+DIAGNOSIS = ShapeRules(
+    verbatim={
+        **dict.fromkeys(_COUNTS, COUNTER),
+        "maHoSoMCDT": DOSSIER_NUMBER,
+        **dict.fromkeys(("maTTHC", "hinhThucNop", "loaiPhieu", "maMucDich", "trangThaiXuLy"), CODE),
+    },
+    only={"hoSo": KEPT_FIELDS | {_RESULT}, _RESULT: KEPT_RESULT_FIELDS},
+    opened=frozenset(
+        {"DangNhapResponse", "LayDanhSachHoSoResponse", "danhSachHoSo", "hoSo", _RESULT}
+    ),
+    lengths=False,
+)
+
 
 class SessionExpired(AuthError):
     """The service ended our working session (``Client.PhienHetHan``): log in again."""
@@ -65,6 +92,8 @@ class CriminalRecordSoapClient(SoapClient):
     The shared client turns every Client fault into a ContractError; LLTP's session expiry and
     refused agency are Client faults too, but they mean "log in again" and "fix the account".
     """
+
+    diagnosis = DIAGNOSIS
 
     def fault_error(self, fault: SoapFault, where: str, *, status: int | None) -> SourceError:
         code = fault.codes[0] if fault.codes else None
@@ -144,6 +173,13 @@ class CriminalRecordConnector(Connector):
 
     def _fetch_page(self, params: dict[str, Any], page: int) -> dict[str, Any]:
         reply = self._call(LIST, **params, trang=page, soBanGhi=self.page_size)
+        try:
+            return self._read_page(reply, page)
+        except ContractError as exc:  # the reply's shape goes along, for diagnosis
+            keep_shape(exc, reply, DIAGNOSIS)
+            raise
+
+    def _read_page(self, reply: etree._Element, page: int) -> dict[str, Any]:
         counts = {name: _count(reply, name) for name in _COUNTS}
         # Paging relies on the echo: a server ignoring trang would loop on page 1, and one
         # capping soBanGhi below our size would make a middle page look like the last one.
@@ -194,7 +230,9 @@ class CriminalRecordConnector(Connector):
             ) from None
         session = (reply.findtext(f"{{{NAMESPACE}}}maPhien") or "").strip()
         if not session:
-            raise ContractError(f"{LOGIN}: reply has no maPhien")
+            raise ContractError(
+                f"{LOGIN}: reply has no maPhien", page=reply_shape(reply, DIAGNOSIS)
+            )
         self._session = session
         log.info("logged in to LLTP as %r (maDonVi %s)", self.login, self.agency)
 
@@ -251,7 +289,11 @@ def _leaf(element: etree._Element) -> Any:
 
 
 def _count(reply: etree._Element, name: str) -> int:
-    value = (reply.findtext(f"{{{NAMESPACE}}}{name}") or "").strip()
+    text = reply.findtext(f"{{{NAMESPACE}}}{name}")
+    value = (text or "").strip()
+    if text is None:
+        raise ContractError(f"{LIST}: reply has no {name}")
     if not value.isdigit():
-        raise ContractError(f"{LIST}: {name} must be a non-negative integer, got {value!r}")
+        # Its shape, not the value: a broken contract may have put anything there.
+        raise ContractError(f"{LIST}: {name} must be a non-negative integer, got {shape_of(value)}")
     return int(value)

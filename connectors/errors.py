@@ -104,12 +104,19 @@ class TransientError(SourceError):
         return self.message
 
 
+class PageShape(dict):
+    """A reply already reduced to what may be kept for diagnosis, safe by construction (an XML
+    reply's structure with its values replaced by their shape, ``connectors.xml_shape``): the
+    pipeline keeps it as it is, without a record redaction that would not know its form."""
+
+
 class ContractError(SourceError):
     """The reply breaks the agreed contract: not JSON, missing keys, wrong types, bad request.
 
     ``page`` is the offending reply as decoded (a JSON object or array; by default the payload
-    when it is one), so that the pipeline can keep it for diagnosis after redacting it. It holds
-    raw source data: it is never part of ``str()``, and the pipeline drops it once kept.
+    when it is one), so that the pipeline can keep it for diagnosis after redacting it, or a
+    ``PageShape`` already fit to keep. It may hold raw source data: it is never part of
+    ``str()``, and the pipeline drops it once kept.
     ``kept_at`` then names where the redacted copy is, and ``str()`` says so.
     """
 

@@ -36,6 +36,7 @@ from connectors.rest import (
     _BackoffOrRetryAfter,
     parse_retry_after,
 )
+from connectors.xml_shape import ShapeRules, keep_shape
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +331,13 @@ class SoapClient:
     bounded exponential backoff and jitter. Client/Sender faults raise ContractError and
     WS-Security faults (``wsse:FailedAuthentication`` ...) raise AuthError, neither retried.
     Sources use read-only operations, so repeating a call is safe.
+
+    A ContractError about a reply that parsed carries the reply's shape as its page, per
+    ``diagnosis`` (a source's ``ShapeRules``), for the pipeline to keep; one that did not parse
+    carries nothing of it.
     """
+
+    diagnosis = ShapeRules()
 
     def __init__(
         self,
@@ -350,11 +357,14 @@ class SoapClient:
         max_reply_bytes: int = MAX_REPLY_BYTES,
         strict: bool = True,
         pool_size: int = 4,
+        diagnosis: ShapeRules | None = None,
     ) -> None:
         """``binding`` is the binding's QName, ``"{namespace}LocalName"``; ``address`` the
         endpoint URL that replaces the WSDL's soap:address. ``verify`` False is refused."""
         if verify is False:
             raise ValueError("TLS verification cannot be turned off; pass a CA bundle path")
+        if diagnosis is not None:
+            self.diagnosis = diagnosis
         self.address = address
         self.username = username
         self.retry = retry or RetryPolicy()
@@ -411,7 +421,11 @@ class SoapClient:
         """Call ``operation`` and return the reply element inside the Body, unbound: read it
         with ``element_to_record``. The fast path for bulk list replies."""
         envelope = self._call_with_retries(operation, params)
-        return body_payload(envelope, where=f"{operation} at {self.address}")
+        try:
+            return body_payload(envelope, where=f"{operation} at {self.address}")
+        except ContractError as exc:
+            keep_shape(exc, envelope, self.diagnosis)
+            raise
 
     def fault_error(self, fault: SoapFault, where: str, *, status: int | None) -> SourceError:
         """The error a fault raises; override to give a source's own fault codes a meaning
@@ -480,6 +494,8 @@ class SoapClient:
                 error.retry_after = parse_retry_after(
                     reply.headers.get("Retry-After"), self._clock()
                 )
+            elif isinstance(error, ContractError):
+                keep_shape(error, envelope, self.diagnosis)
             raise error
         if status in RETRY_STATUSES:
             retry_after = parse_retry_after(reply.headers.get("Retry-After"), self._clock())
@@ -489,7 +505,10 @@ class SoapClient:
         if status in AUTH_STATUSES:
             raise AuthError(f"HTTP {status} from {where}: credentials rejected", status=status)
         if not 200 <= status < 300 or envelope is None:
-            raise ContractError(f"HTTP {status} from {where}", status=status)
+            error = ContractError(f"HTTP {status} from {where}", status=status)
+            if envelope is not None:
+                keep_shape(error, envelope, self.diagnosis)
+            raise error
         return envelope
 
     def _log_retry(self, state: RetryCallState) -> None:

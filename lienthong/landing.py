@@ -11,7 +11,8 @@ hash, names and certificate content dropped): raw personal data never lands.
 
 A reply that breaks the contract fails its batch; the page is kept for diagnosis under
 `<base>/_diagnosis/<source>/<stream>/<UTC time>.json`, redacted the same way (and ID-like digit
-runs masked wherever they are, since a broken contract may have moved a field).
+runs masked wherever they are, since a broken contract may have moved a field); a SOAP reply
+as its XML structure with values replaced by their shape (`connectors.xml_shape`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 from upath import UPath
 
 from connectors.base import Window
-from connectors.errors import ContractError, is_secret_key
+from connectors.errors import ContractError, PageShape, is_secret_key
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,12 @@ def redacted_page(page: Any, redact: Callable[[Any], Any] | None) -> Any:
     whole; the reply's own top-level values, in case a record came flattened into it, too.
     Credentials are masked by key, and any 9-13 digit run left anywhere (an ID number under a
     name the redaction does not know) is masked.
+
+    A ``PageShape`` (a SOAP reply's structure, its values replaced by their shape) holds no
+    record to redact: it is kept as it is, ID-like digit runs masked all the same.
     """
+    if isinstance(page, PageShape):
+        return _masked(dict(page))
     if isinstance(page, Mapping):
         scalars: dict[str, Any] = {}
         nested: dict[str, Any] = {}

@@ -82,6 +82,8 @@ BREAKS = {
     "driving_licence": ("totalPages", ("soCmnd", "hoTen", "ngaySinh", "dvhcNoiCuTru")),
     "vietinbank": ("MaKetQua", ("TenNguoiNop",)),
 }
+# A reply of each SOAP source with one record's ID number repeated: the page is kept as its shape.
+SOAP_BREAKS = {"business_registration": "MaSoDoanhNghiep", "criminal_record": "nycSoGiayTo"}
 
 
 def test_a_kept_contract_breaking_page_holds_nothing_secret_or_personal(tmp_path):
@@ -90,6 +92,11 @@ def test_a_kept_contract_breaking_page_holds_nothing_secret_or_personal(tmp_path
     from simulators.faults import Faults
     from simulators.server import PrefixDispatcher
     from tests.reliability.test_contract_break_kept import BreakReplies
+    from tests.reliability.test_soap_contract_break_kept import (
+        BreakXmlReplies,
+        forbidden,
+        repeated,
+    )
 
     seed = 23
     built = province.datasets("small", seed)
@@ -114,9 +121,10 @@ def test_a_kept_contract_breaking_page_holds_nothing_secret_or_personal(tmp_path
         return broken
 
     wrapped = {key: BreakReplies(apps[key], breaker(key)) for key in BREAKS}
+    wrapped |= {key: BreakXmlReplies(apps[key], repeated(f)) for key, f in SOAP_BREAKS.items()}
     dispatcher = PrefixDispatcher({f"/{key}": app for key, app in {**apps, **wrapped}.items()})
     with serve(dispatcher) as base_url:
-        for key in BREAKS:
+        for key in [*BREAKS, *SOAP_BREAKS]:
             connection = stand_in_connection(base_url, key)
             try:
                 extract(key, WINDOW, settings(), root=root, connection=connection)
@@ -136,9 +144,15 @@ def test_a_kept_contract_breaking_page_holds_nothing_secret_or_personal(tmp_path
         found = {str(row[f]) for row in rows for f in fields if row.get(f)}
         assert len(found) >= 10, key  # the kept page had personal data to redact
         personal |= found
+    for key in SOAP_BREAKS:  # ID numbers, names, certificate content
+        found = forbidden(key, built, wrapped[key])
+        [reply] = wrapped[key].broken
+        assert len({v for v in found if v in reply.decode()}) >= 10, key
+        personal |= found
     forbidden = secrets_of(built) | tokens | {p for p in personal if len(p) >= 6}
     kept = sorted((root / landing.DIAGNOSIS).rglob("*.json"))
-    assert {p.parent.parent.name for p in kept} == set(BREAKS)
+    assert {p.parent.parent.name for p in kept} == set(BREAKS) | set(SOAP_BREAKS)
     text = "\n".join(p.read_text() for p in kept)
     assert "hmac:" in text  # the records are there, redacted
+    assert text.count('"<12 digits>"') >= 10  # and the SOAP ones as their shape
     assert sorted(s for s in forbidden if s in text)[:5] == []
