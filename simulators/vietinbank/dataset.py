@@ -92,6 +92,23 @@ class Dataset:
         """The reconciliation class of every transaction, by transaction id."""
         return {t.number: t.expected for t in self.truth}
 
+    def _lone_matched_payments(self) -> list[str]:
+        """Ids of matched payments that are their dossier's only paid one and listed once: a
+        corruption of one changes nothing but that payment and its dossier."""
+        paid: dict[str, int] = {}
+        for t in self.truth:
+            if t.result_code == "00" and t.dossier_number:
+                paid[t.dossier_number] = paid.get(t.dossier_number, 0) + 1
+        counts: dict[str, int] = {}
+        for row in self.transactions:
+            if "MaGiaoDich" in row:
+                counts[row["MaGiaoDich"]] = counts.get(row["MaGiaoDich"], 0) + 1
+        return [
+            t.number
+            for t in self.truth
+            if t.expected == "matched" and paid[t.dossier_number] == 1 and counts.get(t.number) == 1
+        ]
+
     def with_malformed(self, rate: float, seed: int = 0) -> Dataset:
         """A copy with a fixed, seed-chosen share of plain payments corrupted.
 
@@ -100,18 +117,7 @@ class Dataset:
         """
         if rate <= 0:
             return self
-        paid: dict[str, int] = {}
-        for t in self.truth:
-            if t.result_code == "00" and t.dossier_number:
-                paid[t.dossier_number] = paid.get(t.dossier_number, 0) + 1
-        counts: dict[str, int] = {}
-        for row in self.transactions:
-            counts[row["MaGiaoDich"]] = counts.get(row["MaGiaoDich"], 0) + 1
-        candidates = [
-            t.number
-            for t in self.truth
-            if t.expected == "matched" and paid[t.dossier_number] == 1 and counts[t.number] == 1
-        ]
+        candidates = self._lone_matched_payments()
         rng = random.Random(f"malformed:{self.seed}:{seed}")  # noqa: S311 - test data
         picks = set(rng.sample(candidates, round(rate * len(candidates))))
         transactions, truth, dossiers = list(self.transactions), [], dict(self.dossiers)
@@ -144,19 +150,7 @@ class Dataset:
         """
         if rate <= 0:
             return self
-        paid: dict[str, int] = {}
-        for t in self.truth:
-            if t.result_code == "00" and t.dossier_number:
-                paid[t.dossier_number] = paid.get(t.dossier_number, 0) + 1
-        counts: dict[str, int] = {}
-        for row in self.transactions:
-            if "MaGiaoDich" in row:
-                counts[row["MaGiaoDich"]] = counts.get(row["MaGiaoDich"], 0) + 1
-        candidates = [
-            t.number
-            for t in self.truth
-            if t.expected == "matched" and paid[t.dossier_number] == 1 and counts[t.number] == 1
-        ]
+        candidates = self._lone_matched_payments()
         rng = random.Random(f"forged:{self.seed}:{seed}")  # noqa: S311 - test data
         picks = sorted(rng.sample(candidates, round(rate * len(candidates))))
         forged = dict(self.forged)

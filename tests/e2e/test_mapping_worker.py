@@ -8,14 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from lienthong import mapper
-from lienthong.pipeline import sync
-from lienthong.settings import load
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ
 from simulators.faults import Faults
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
-from tests.helpers import warehouse_digest
+from tests.helpers import sync_from_stand_in, warehouse_digest
 from warehouse import schema
 from warehouse.db import make_engine
 
@@ -29,14 +26,7 @@ def dataset():
 
 
 def _sync(engine, url):
-    return sync(
-        "one_stop",
-        load(),
-        since=SINCE,
-        until=UNTIL,
-        engine=engine,
-        connection=stand_in_connection(url, "one_stop"),
-    )
+    return sync_from_stand_in("one_stop", engine, url, since=SINCE, until=UNTIL)
 
 
 def test_worker_and_inline_mapping_load_the_same_warehouse(engine, tmp_path, monkeypatch, dataset):
