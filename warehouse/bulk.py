@@ -127,6 +127,9 @@ class BulkWriter:
             self.conn.exec_driver_sql(f"TRUNCATE {self._quote(stage.name)}")
             names = ", ".join(self._quote(c) for c in columns)
             self._copy(f"COPY {self._quote(stage.name)} ({names}) FROM STDIN", values)
+            # A temporary table has no statistics: without them the merge may be planned as a
+            # scan of the whole target table for each page.
+            self.conn.exec_driver_sql(f"ANALYZE {self._quote(stage.name)}")
             self.conn.execute(
                 update(table)
                 .values({c: stage.c[c] for c in sets})
