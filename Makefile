@@ -68,11 +68,14 @@ clean:
 # Throughput, memory, report and delta figures (README, "Performance"); SIZE dossiers in the
 # stand-in. The peer (dlt) is installed here only, from bench-constraints.txt: never a runtime
 # dependency. PostgreSQL figures use BENCH_PG_URL (a database it creates and drops).
+# REPORT_ROWS=N also times Phụ lục 01 after growing the PostgreSQL dossiers to N rows inside the
+# server (bench/grow.py; 10,000,000 takes ~10 minutes more); 0 leaves it out.
 SIZE ?= 50000
+REPORT_ROWS ?= 0
 .PHONY: bench
 bench: $(STAMP)
 	$(UV) pip install --quiet --python $(VENV_PYTHON) -c constraints.txt -c bench-constraints.txt -r bench-constraints.txt
-	$(VENV_PYTHON) -m bench --size $(SIZE)
+	$(VENV_PYTHON) -m bench --size $(SIZE) --report-rows $(REPORT_ROWS)
 
 # A local Airflow (`airflow standalone`: SQLite metadata in var/airflow) running this checkout's
 # dags/ against the stand-ins, which run in the background with every source's connection pointed

@@ -40,6 +40,13 @@ def of_dossiers(by: str, counted: FromClause) -> Grouping:
     return Grouping(p.c.field_code, func.max(p.c.field_name), frm)
 
 
+def column_of(by: str, counted: FromClause) -> ColumnElement[Any]:
+    """The counted dossiers' column a grouping is reached through: a report can count by it
+    first and join the names (or, by field, the catalogue) to the counts."""
+    check(by)
+    return counted.c.agency_code if by == "agency" else counted.c.procedure_code
+
+
 def of_procedures(by: str) -> Grouping:
     """Group the procedure catalogue itself (e.g. procedures offered online, by agency)."""
     check(by)
