@@ -56,6 +56,11 @@ from sqlalchemy.types import Integer
 from warehouse import schema
 from warehouse.types import Id
 
+INTAKE_COLUMNS = ("received_online", "received_direct", "received_postal", "carried_over")
+OUTCOME_COLUMNS = (
+    *("resolved_early", "resolved_on_time", "resolved_late"),
+    *("pending_within_due", "pending_overdue"),
+)
 NOT_RECEIVED = (1, 3)  # submitted but never accepted, or refused at intake: never counted
 RESOLVED_WITH_RESULT = (9, 10)  # a result exists (as opposed to withdrawn 7 / stopped 8)
 # Received this long before a period, only a long-running dossier (still open, or ended more
@@ -296,6 +301,34 @@ class Rules:
             "pending_overdue": count_if(self.pending_overdue),
             "no_due_date": count_if(self.resolved_without_due),
             "due_computed": count_if(self.due_computed),
+        }
+
+    def phu_luc_01_classes(self) -> dict[str, ColumnElement[int]]:
+        """The same counts as `phu_luc_01_measures`, as four small numbers per dossier.
+
+        `intake`: which of cols 4, 5 (direct, postal) and 6 it counts in (its position in
+        INTAKE_COLUMNS), `outcome`: which of cols 8–10, 12 and 13 (in OUTCOME_COLUMNS), and the
+        two data-quality flags. In scope, the conditions of each are disjoint — a dossier is
+        received in the period or before it, resolved in it or still pending at its end — so
+        counting the dossiers of each class gives each column: the rules are evaluated once per
+        dossier rather than once per column (README, "Performance").
+        """
+        measures = {
+            "received_online": self.received_by(2),
+            "received_direct": self.received_by(1),
+            "received_postal": self.received_by(3),
+            "carried_over": self.carried_over,
+            "resolved_early": self.resolved_early,
+            "resolved_on_time": self.resolved_on_time,
+            "resolved_late": self.resolved_late,
+            "pending_within_due": self.pending_within_due,
+            "pending_overdue": self.pending_overdue,
+        }
+        return {
+            "intake": case(*((measures[n], i) for i, n in enumerate(INTAKE_COLUMNS))),
+            "outcome": case(*((measures[n], i) for i, n in enumerate(OUTCOME_COLUMNS))),
+            "no_due_date": case((self.resolved_without_due, 1), else_=0),
+            "due_computed": case((self.due_computed, 1), else_=0),
         }
 
 

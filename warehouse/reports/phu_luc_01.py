@@ -22,7 +22,13 @@ from datetime import date
 from sqlalchemy import Engine, func, literal, select
 
 from warehouse.reports import grouping
-from warehouse.reports.base import Counting, counting
+from warehouse.reports.base import (
+    INTAKE_COLUMNS,
+    OUTCOME_COLUMNS,
+    Counting,
+    count_if,
+    counting,
+)
 from warehouse.reports.grouping import GROUPINGS
 
 __all__ = ["COLUMNS", "GROUPINGS", "Report", "Row", "phu_luc_01", "phu_luc_01_in"]
@@ -106,13 +112,28 @@ def phu_luc_01_in(report: Counting, by: str = "agency") -> Report:
     """Phụ lục 01 inside an open report (shares its snapshot and computed due dates)."""
     grouping.check(by)
     rules = report.rules
-    measures = rules.phu_luc_01_measures()
-    # Counted by the dossiers' own agency or procedure column first (tens or a few thousand
-    # rows), then joined to the names — and, by field, rolled up through the catalogue: the
-    # joins run once per group, not once per dossier (README, "Performance").
     key = grouping.column_of(by, rules.c)
+    # Each dossier's classes computed once (OFFSET 0 keeps PostgreSQL from inlining them into
+    # every count), counted by the dossiers' own agency or procedure column (tens or a few
+    # thousand rows), then joined to the names — and, by field, rolled up through the
+    # catalogue: the joins run once per group, not once per dossier (README, "Performance").
+    classes = rules.phu_luc_01_classes()
+    classified = (
+        select(key.label("key"), *(e.label(n) for n, e in classes.items()))
+        .offset(0)
+        .subquery("classified")
+    )
+    k = classified.c
+    measures = {
+        **{n: k.intake == i for i, n in enumerate(INTAKE_COLUMNS)},
+        **{n: k.outcome == i for i, n in enumerate(OUTCOME_COLUMNS)},
+        "no_due_date": k.no_due_date == 1,
+        "due_computed": k.due_computed == 1,
+    }
     counts = (
-        select(key, *(m.label(n) for n, m in measures.items())).group_by(key).subquery("counts")
+        select(k.key.label(key.name), *(count_if(c).label(n) for n, c in measures.items()))
+        .group_by(k.key)
+        .subquery("counts")
     )
     group = grouping.of_dossiers(by, counts)
     query = (
