@@ -69,7 +69,7 @@ clean:
 # stand-in. The peer (dlt) is installed here only, from bench-constraints.txt: never a runtime
 # dependency. PostgreSQL figures use BENCH_PG_URL (a database it creates and drops).
 # REPORT_ROWS=N also times Phụ lục 01 after growing the PostgreSQL dossiers to N rows inside the
-# server (bench/grow.py; 10,000,000 takes ~10 minutes more); 0 leaves it out.
+# server (bench/grow.py; 10,000,000 takes ~5 minutes more); 0 leaves it out.
 SIZE ?= 50000
 REPORT_ROWS ?= 0
 .PHONY: bench
