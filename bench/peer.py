@@ -27,6 +27,12 @@ def load_with_dlt(base_url: str, db_url: str, pipelines_dir: str) -> int:
     dlt is given the easier job: `append` into an empty table (no upsert, no history, no
     mapping), and its default normalisation of nested lists into child tables.
     """
+    import os
+
+    # One load job at a time: SQLite takes one writer, and dlt's default of parallel load jobs
+    # only meets "database is locked" and retries (its best setting for this destination).
+    os.environ.setdefault("LOAD__WORKERS", "1")
+
     import dlt
     from dlt.sources.helpers.rest_client import RESTClient
     from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
