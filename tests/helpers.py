@@ -73,3 +73,37 @@ def retry_without_waiting(monkeypatch, max_attempts: int | None = None) -> None:
     quick = functools.partial(policy, initial=0, maximum=0, jitter=0, **budget)
     monkeypatch.setattr(connectors.rest, "RetryPolicy", quick)
     monkeypatch.setattr(connectors.soap, "RetryPolicy", quick)
+
+
+class BreakBodies:
+    """WSGI middleware: a 200 reply whose body ``breaker`` changes (returning the new body, or
+    None to leave it) is sent changed, with its Content-Length; ``broken`` keeps each reply as it
+    was (`original` of its body)."""
+
+    def __init__(self, app, breaker) -> None:
+        self.app, self.breaker, self.broken = app, breaker, []
+
+    def original(self, body: bytes):
+        return body
+
+    def __call__(self, environ, start_response):
+        seen = {}
+
+        def capture(status, headers, exc_info=None):
+            seen.update(status=status, headers=headers)
+            return lambda data: None
+
+        result = self.app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        if seen["status"].startswith("200"):
+            changed = self.breaker(body)
+            if changed is not None and changed != body:
+                self.broken.append(self.original(body))
+                body = changed
+        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+        start_response(seen["status"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]

@@ -4,7 +4,6 @@ in the landing store's `_diagnosis` area, where the error and the audit row say 
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -29,7 +28,7 @@ from mappings.common import LOCAL_TZ, MappingContext
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
 from tests.conftest import TEST_KEY
-from tests.helpers import count
+from tests.helpers import BreakBodies, count
 from warehouse import schema
 from warehouse.loader import read_watermark
 
@@ -37,38 +36,24 @@ SINCE, UNTIL = datetime(2018, 10, 1, tzinfo=LOCAL_TZ), datetime(2019, 7, 1, tzin
 ID_LIKE = re.compile(r"(?<!\d)\d{9,13}(?!\d)")
 
 
-class BreakReplies:
-    """WSGI middleware: a JSON reply that ``breaker`` changes in place (returning True) is sent
-    changed; a copy of each reply as it was before is kept in ``broken``."""
+class BreakReplies(BreakBodies):
+    """A JSON reply that ``breaker`` changes in place (returning True) is sent changed; each
+    reply as it was, decoded, is kept in ``broken``."""
 
     def __init__(self, app, breaker) -> None:
-        self.app, self.breaker, self.broken = app, breaker, []
-
-    def __call__(self, environ, start_response):
-        seen = {}
-
-        def capture(status, headers, exc_info=None):
-            seen.update(status=status, headers=headers)
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        if seen["status"].startswith("200"):
+        def change(body: bytes) -> bytes | None:
             try:
                 reply = json.loads(body)
             except ValueError:
-                reply = None
-            original = copy.deepcopy(reply)
-            if isinstance(reply, dict) and self.breaker(reply):
-                self.broken.append(original)
-                body = json.dumps(reply, ensure_ascii=False).encode()
-        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
-        start_response(seen["status"], [*headers, ("Content-Length", str(len(body)))])
-        return [body]
+                return None
+            if isinstance(reply, dict) and breaker(reply):
+                return json.dumps(reply, ensure_ascii=False).encode()
+            return None
+
+        super().__init__(app, change)
+
+    def original(self, body: bytes):
+        return json.loads(body)
 
 
 def second_dossier_page_without_its_page_count(reply: dict) -> bool:

@@ -91,12 +91,9 @@ def test_a_kept_contract_breaking_page_holds_nothing_secret_or_personal(tmp_path
     from lienthong import landing
     from simulators.faults import Faults
     from simulators.server import PrefixDispatcher
+    from tests.helpers import BreakBodies
     from tests.reliability.test_contract_break_kept import BreakReplies
-    from tests.reliability.test_soap_contract_break_kept import (
-        BreakXmlReplies,
-        forbidden,
-        repeated,
-    )
+    from tests.reliability.test_soap_contract_break_kept import forbidden, repeated
 
     seed = 23
     built = province.datasets("small", seed)
@@ -121,7 +118,7 @@ def test_a_kept_contract_breaking_page_holds_nothing_secret_or_personal(tmp_path
         return broken
 
     wrapped = {key: BreakReplies(apps[key], breaker(key)) for key in BREAKS}
-    wrapped |= {key: BreakXmlReplies(apps[key], repeated(f)) for key, f in SOAP_BREAKS.items()}
+    wrapped |= {key: BreakBodies(apps[key], repeated(f)) for key, f in SOAP_BREAKS.items()}
     dispatcher = PrefixDispatcher({f"/{key}": app for key, app in {**apps, **wrapped}.items()})
     with serve(dispatcher) as base_url:
         for key in [*BREAKS, *SOAP_BREAKS]:

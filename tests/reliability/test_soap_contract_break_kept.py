@@ -33,7 +33,7 @@ from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
 from tests.conftest import TEST_KEY
 from tests.connectors.test_xml_shape import criminal_record_page
-from tests.helpers import count
+from tests.helpers import BreakBodies, count
 from tests.reliability.test_contract_break_kept import kept_document
 from warehouse import schema
 from warehouse.loader import read_watermark
@@ -48,36 +48,6 @@ NAMESPACES = {
 }
 # Words of a certificate itself: none may be kept, whatever the contract break.
 CONTENT_WORDS = (CONTENT_MARKER.lower(), "án tích", "hsst", "stp-lltp", "tòa án")
-
-
-class BreakXmlReplies:
-    """WSGI middleware: a 200 reply that ``breaker`` changes (returning new bytes) is sent
-    changed; the reply as it was is kept in ``broken``."""
-
-    def __init__(self, app, breaker: Callable[[bytes], bytes | None]) -> None:
-        self.app, self.breaker, self.broken = app, breaker, []
-
-    def __call__(self, environ, start_response):
-        seen = {}
-
-        def capture(status, headers, exc_info=None):
-            seen.update(status=status, headers=headers)
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        if seen["status"].startswith("200"):
-            changed = self.breaker(body)
-            if changed is not None and changed != body:
-                self.broken.append(body)
-                body = changed
-        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
-        start_response(seen["status"], [*headers, ("Content-Length", str(len(body)))])
-        return [body]
 
 
 def on_page_2(
@@ -216,12 +186,12 @@ def pages_of_40(monkeypatch):
         monkeypatch.setattr(module, name, functools.partial(getattr(module, name), page_size=40))
 
 
-def broken_stand_in(source: str, breaker) -> BreakXmlReplies:
+def broken_stand_in(source: str, breaker) -> BreakBodies:
     apps = province.stand_ins("small", SEED, Faults())
-    return BreakXmlReplies(apps[source], breaker)
+    return BreakBodies(apps[source], breaker)
 
 
-def forbidden(source: str, built, app: BreakXmlReplies) -> set[str]:
+def forbidden(source: str, built, app: BreakBodies) -> set[str]:
     """ID numbers, names and certificate content of the source's data set, and the session
     tokens it handed out: none may be in the kept page."""
     found: set[str] = set()
@@ -235,7 +205,7 @@ def forbidden(source: str, built, app: BreakXmlReplies) -> set[str]:
     return {s for s in found if len(s) >= 6}
 
 
-def assert_kept_safely(document: dict, case: Break, built, app: BreakXmlReplies) -> None:
+def assert_kept_safely(document: dict, case: Break, built, app: BreakBodies) -> None:
     text = json.dumps(document, ensure_ascii=False)
     needles = forbidden(case.source, built, app)
     assert len(needles) > 100  # the scan looks for something real
