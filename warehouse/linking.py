@@ -96,12 +96,13 @@ def _same_triple(conn: Connection, rows: list, *, intake: bool) -> Iterator[Any]
     Driven from the given rows' ids: one probe of the (procedure, applicant, date) index per
     row, on both backends. (Three IN lists over the index columns make SQLite scan a range per
     list value; a row-value IN of hundreds of tuples makes PostgreSQL plan one OR branch each.)
+    The side is told apart here, not in SQL: given `other.source = 'one_stop'`, SQLite (which has
+    no statistics) drives the join from that index and reads every one-stop record per chunk.
     """
     ids = sorted(r.id for r in rows if _triple(r) is not None)
     if not ids:
         return
     mine, other = d.alias("mine"), d.alias("other")
-    side = other.c.source == INTAKE_SOURCE if intake else other.c.source != INTAKE_SOURCE
     cols = [other.c[c.name] for c in _COLS]
     for chunk in _chunks(ids):
         query = (
@@ -116,10 +117,12 @@ def _same_triple(conn: Connection, rows: list, *, intake: bool) -> Iterator[Any]
                     ),
                 )
             )
-            .where(one_of(conn, mine.c.id, chunk), side)
+            .where(one_of(conn, mine.c.id, chunk))
             .distinct()
         )
-        yield from conn.execute(query)
+        for row in conn.execute(query):
+            if (row.source == INTAKE_SOURCE) == intake:
+                yield row
 
 
 def _link(conn: Connection, intake_rows: list) -> int:
