@@ -107,7 +107,7 @@ class RestClient:
     """One pooled HTTP session to one REST source, returning JSON objects.
 
     Every call is retried on transient failures. That is safe for POST too because the sources
-    use POST for read-only queries and logins.
+    use POST for read-only queries and logins. ``verify`` False is refused.
     """
 
     def __init__(
@@ -123,6 +123,10 @@ class RestClient:
         pool_size: int = 4,
         max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
+        if verify is False:  # a CA bundle path is the way for a private CA
+            raise ValueError(
+                "TLS verification cannot be turned off; give the CA bundle (ca_bundle) instead"
+            )
         self.base_url = base_url.rstrip("/")
         self.max_reply_bytes = max_reply_bytes
         self.timeout = (connect_timeout, read_timeout)

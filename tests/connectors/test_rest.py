@@ -324,3 +324,9 @@ def test_a_reply_over_the_size_bound_is_refused_not_retried():
     with pytest.raises(ContractError, match="over 1,000 bytes|exceeds 1,000 bytes"):
         client.post_json("/api", {})
     assert len(responses.calls) == 1
+
+
+def test_tls_verification_cannot_be_turned_off_in_code_either() -> None:
+    with pytest.raises(ValueError, match="cannot be turned off"):
+        RestClient("https://motcua.example.gov.vn", verify=False)
+    assert RestClient("https://motcua.example.gov.vn", verify="/etc/ssl/ca.pem").verify
