@@ -156,6 +156,9 @@ def build(source: Source) -> None:
                 orchestration.task_settings(),
                 root=ObjectStoragePath(orchestration.landing_url()),
                 run_id=_run_id(context),
+                # A task runner's child would re-run the `airflow` command that started it and
+                # die there (lienthong/mapper.py): map in the task's own process.
+                map_workers=0,
             )
             # The report DAG reads the period to refresh from this event.
             context["outlet_events"][asset].extra = {

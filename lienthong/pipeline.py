@@ -82,10 +82,12 @@ def sync(
     run_id: str = "cli",
     progress: Progress | None = None,
     root: Any = None,
+    map_workers: int | None = None,
 ) -> list[StreamResult]:
     """Fetch and load every stream of a source for a window (default: watermark to now).
 
-    ``root`` is the landing store, where a contract-breaking page is kept for diagnosis.
+    ``root`` is the landing store, where a contract-breaking page is kept for diagnosis;
+    ``map_workers`` overrides LIENTHONG_MAP_WORKERS (0: map in this process, see mapper).
     """
     source = get(source_key)
     key = settings.require_pseudonym_key()
@@ -100,7 +102,9 @@ def sync(
             fetched = connector.fetch(stream.name, window)
             pages = _redacted(stream, ctx, fetched, (root, source.key, window))
             results.append(
-                _load_stream(engine, source, stream, pages, window, ctx, run_id, progress)
+                _load_stream(
+                    engine, source, stream, pages, window, ctx, run_id, progress, map_workers
+                )
             )
     return results
 
@@ -143,8 +147,11 @@ def load(
     engine: Engine | None = None,
     run_id: str = "cli",
     progress: Progress | None = None,
+    map_workers: int | None = None,
 ) -> list[StreamResult]:
-    """Load a window from the landing store; the remote system is not called."""
+    """Load a window from the landing store; the remote system is not called.
+
+    ``map_workers`` overrides LIENTHONG_MAP_WORKERS (0: map in this process, see mapper)."""
     source = get(source_key)
     key = settings.require_pseudonym_key()
     root = root if root is not None else landing.landing_root()
@@ -157,7 +164,9 @@ def load(
             pages = landing.read_pages(root, source.key, window, stream.name)
             stream_window = window if stream.windowed else None
             results.append(
-                _load_stream(engine, source, stream, pages, stream_window, ctx, run_id, progress)
+                _load_stream(
+                    engine, source, stream, pages, stream_window, ctx, run_id, progress, map_workers
+                )
             )
     return results
 
@@ -227,6 +236,7 @@ def _load_stream(
     ctx: MappingContext,
     run_id: str,
     progress: Progress | None,
+    map_workers: int | None = None,
 ) -> StreamResult:
     started = time.monotonic()
     batch = Batch(
@@ -238,7 +248,8 @@ def _load_stream(
     )
     with batch:
         # Mapped page by page, on a worker process beside the loading once the stream is big.
-        for prepared in prepared_pages(pages, stream.mapping, ctx, source.key):
+        mapped = prepared_pages(pages, stream.mapping, ctx, source.key, workers=map_workers)
+        for prepared in mapped:
             batch.load_prepared(prepared)
             if progress is not None:
                 progress(f"{source.key}.{stream.name}", batch.counts, time.monotonic() - started)

@@ -46,6 +46,9 @@ def airflow(tmp_path_factory, stand_in) -> Iterator[LocalAirflow]:
         "LIENTHONG_VAR_DIR": str(home / "var"),
         # The warehouse through its Airflow connection, as docker-compose configures it.
         "AIRFLOW_CONN_LIENTHONG_WAREHOUSE": f"sqlite:///{home / 'warehouse.db'}",
+        # Every stream counts as big: a window past the mapping worker's threshold (a manual
+        # window, a backfill) must load inside the task runner too (lienthong/mapper.py).
+        "LIENTHONG_MAP_WORKER_FROM": "0",
     }
     for key, source in SOURCES.items():
         settings[source.env_var] = stand_in_uri(stand_in.base_url, key)
@@ -152,6 +155,12 @@ def test_an_operator_clears_a_failed_load_and_gets_neither_duplicates_nor_gaps(
         "load": ("success", 4),
     }
     assert stand_in.requests == fetched  # ... and the source was not called: the archive was
+    log = airflow.api(
+        "GET",
+        f"/dags/{DAG_ID}/dagRuns/{RUN_ID}/taskInstances/load/logs/4",
+        params={"full_content": "true"},
+    )
+    assert "mapping worker unavailable" not in json.dumps(log)  # mapped in the task's process
     replayed = audit(warehouse, f"{DAG_ID}/{RUN_ID}/load/try4")
     assert {(r.stream, r.outcome) for r in replayed} == {
         (stream.name, "succeeded") for stream in SOURCES["one_stop"].streams
