@@ -40,7 +40,7 @@ class Dossier:
     received_at: datetime | None  # accepted (tiếp nhận); None while not accepted
     due_at: datetime | None  # the latest due date (hẹn trả), after any re-scheduling
     due_extended: bool  # re-scheduled (phiếu xin lỗi và hẹn lại / supplement rounds)
-    ended_at: datetime | None  # first time 9, else 10, else 7 or 8 (DOMAIN.md counting rules)
+    ended_at: datetime | None  # first time 9, else 10, else 7 or 8 (docs/domain.md counting rules)
     status: int  # TrangThaiHoSo, national 1..10
     on_the_spot: bool  # "4 tại chỗ"
     paid_online: bool

@@ -220,7 +220,7 @@ def integer(raw: Mapping[str, Any], name: str, *, default: int | None = None) ->
     return number
 
 
-# The counting rules' end time (DOMAIN.md, Biểu II.06a): the first time the dossier reached 9
+# The counting rules' end time (docs/domain.md, Biểu II.06a): the first time the dossier reached 9
 # (result ready), else 10 (handed over), else 7 (withdrawn) or 8 (stopped).
 END_ORDER = (9, 10, 7, 8)
 

@@ -25,7 +25,7 @@ from mappings.common import (
 )
 
 CODES = codes.load("one_stop")
-DATE_FMT = COMPACT  # yyyyMMddHHmmss, local time (DOMAIN.md)
+DATE_FMT = COMPACT  # yyyyMMddHHmmss, local time (docs/domain.md)
 
 _DATE_EVENTS = (  # status reached, date field that records it
     (2, "NgayTiepNhan"),

@@ -1,6 +1,6 @@
 """Working-day calendar and due dates: Vietnam's holidays plus yearly overrides, working hours.
 
-The calendar is data, not rules (DOMAIN.md, "Due dates and working days"): the `holidays`
+The calendar is data, not rules (docs/domain.md, "Due dates and working days"): the `holidays`
 package's Vietnam calendar, plus `data/holiday_overrides.toml` for what the Prime Minister decides
 each year (Tết days, swapped days, Saturdays worked). Working hours are those of public one-stop
 software: 07:00–11:30 and 13:30–17:00, eight hours a day; a receipt outside them counts from the

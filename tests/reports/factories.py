@@ -182,7 +182,7 @@ CHANNEL = {1: "received_direct", 2: "received_online", 3: "received_postal"}
 
 
 def expected(facts: Iterable[Facts], start: date, end: date) -> dict[str, Counter]:
-    """Every report's counts by agency, by the rules of DOMAIN.md, in plain Python."""
+    """Every report's counts by agency, by the rules of docs/domain.md, in plain Python."""
     rows: dict[str, Counter] = defaultdict(Counter)
     for f in facts:
         if f.received is None or f.status in (1, 3):

@@ -1,4 +1,4 @@
-"""Phụ lục 01 counting rules (DOMAIN.md) on hand-made dossiers, on SQLite and PostgreSQL."""
+"""Phụ lục 01 counting rules (docs/domain.md) on hand-made dossiers, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ one-stop twin — the counter saw the applicant, so the channel, the delivery ch
 payment and "4 tại chỗ" come from there when the twin has them. Status and dates stay those of the
 system that processes the dossier.
 
-Effective due date, in order (DOMAIN.md "No due date"):
+Effective due date, in order (docs/domain.md "No due date"):
 1. the dossier's own due date, as its source gave it (`source`);
 2. else the due date on its one-stop twin's receipt (`intake`);
 3. else one computed at report time from the procedure's legal duration and the working-day
@@ -262,7 +262,7 @@ class Rules:
 
     @property
     def resolved_on_time(self) -> ColumnElement[bool]:
-        # Dates, not timestamps (DOMAIN.md); no due date at all counts as on time.
+        # Dates, not timestamps (docs/domain.md); no due date at all counts as on time.
         due = self.c.c.due_date
         return and_(self.resolved, or_(due.is_(None), self.c.c.ended_date == due))
 

@@ -1,8 +1,8 @@
 """ "4 tại chỗ": dossiers received, appraised, approved and returned on the spot at the center.
 
-No national definition was found (DOMAIN.md): each source flags its own dossiers (`on_the_spot`),
-and the rate is the flagged share of the dossiers received in the period. A dossier processed in a
-ministry system takes the flag from its one-stop twin as well (base.py).
+No national definition was found (docs/domain.md): each source flags its own dossiers
+(`on_the_spot`), and the rate is the flagged share of the dossiers received in the period. A
+dossier processed in a ministry system takes the flag from its one-stop twin as well (base.py).
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Reporting periods: month, quarter, 6 and 9 months, year, any from–to; calendar or cut-off.
 
-Periodic reports are due for a quarter, 6 months, 9 months and a year (DOMAIN.md). Two conventions:
+Periodic reports are due for a quarter, 6 months, 9 months and a year (docs/domain.md, "Periods").
+Two conventions:
 - calendar: the period's own days, e.g. H1 2019 = 01/01/2019 – 30/06/2019;
 - cut-off (chốt số liệu): from the 15th of the month before the period to the 14th of its last
   month, e.g. H1 2019 = 15/12/2018 – 14/06/2019; a year = 15/12 of the year before – 14/12.
-  This follows Decree 09/2019/NĐ-CP on government reporting as recalled in DOMAIN.md, where it is
-  marked unconfirmed: check the rule the Department of Home Affairs applies before relying on it.
+  This follows Decree 09/2019/NĐ-CP on government reporting as docs/domain.md reads it, a
+  reading marked unconfirmed there: check the rule the Department of Home Affairs applies before
+  relying on it.
 
 Period names on the command line: 2019 (year), 2019-H1 / 2019-H2 (6 months), 2019-9M (9 months),
 2019-Q1 … 2019-Q4, 2019-M03 or 2019-03 (month).

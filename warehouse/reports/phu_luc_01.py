@@ -1,6 +1,6 @@
 """Phụ lục 01 (Biểu II.06a, Circular 01/2020/TT-VPCP): dossiers received, resolved and pending.
 
-Counting rules, from ../shared/DOMAIN.md (local dates, both period ends inclusive):
+Counting rules, from docs/domain.md (local dates, both period ends inclusive):
 - received = accepted (a receive time; statuses 1 and 3 never count);
 - end time = first time 9, else 10, else 7 or 8 (computed by the mapping into `ended_at`);
 - received in the period: receive date in it; carried over: received before it, not ended before;

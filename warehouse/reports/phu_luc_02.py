@@ -10,7 +10,7 @@ Columns (the column numbers of the form):
   (12) of which before or on the due date;
 - (13): dossiers received in the period with a fee, (14) of which paid online, (15) = (14)/(13).
 
-Online levels (DOMAIN.md): since Decree 42/2022 (15/8/2022) "một phần" / "toàn trình"; before,
+Online levels (docs/domain.md): since Decree 42/2022 (15/8/2022) "một phần" / "toàn trình"; before,
 "mức độ 3" / "mức độ 4" (3 ≈ một phần, 4 ≈ toàn trình, approximate). The catalogue holds each
 procedure's current level (level_2/level_3/level_4/partial/full): a report names the columns
 after the levels in force on its last day. An online dossier of a procedure the catalogue does not

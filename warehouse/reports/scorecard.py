@@ -1,8 +1,8 @@
 """Decision 766/QĐ-TTg scorecard: the indicators computable from the warehouse, by agency.
 
 Weights, thresholds and their validity dates are data (data/scorecard_766.toml); a period is scored
-under the version in force on its last day (DOMAIN.md "Rules that changed"). Measures, over the
-counted dossiers of the period (base.py):
+under the version in force on its last day (docs/domain.md, "Rules that change over time").
+Measures, over the counted dossiers of the period (base.py):
 - on_time: (resolved before or on the due date + pending within it) / dossiers handled (col 3);
 - online_submission: received online / received in the period (cols 4 / 4 + 5);
 - online_payment: paid online / received in the period with a fee;
