@@ -257,16 +257,24 @@ def write_reports(
     engine, period: Period, folder: Path, formats: tuple[str, ...] = ("xlsx", "html")
 ) -> list[Path]:
     """Every report of a period, by agency, as one workbook and/or one HTML page in `folder`
-    (`all_<from>_<to>.xlsx` / `.html`) — what `lienthong report all` writes."""
+    (`all_<from>_<to>.xlsx` / `.html`) — what `lienthong report all` writes, counted no further
+    than the synced data (none when it ends before the period)."""
+    from warehouse.reports.coverage import coverage
+
+    with engine.connect() as conn:
+        cov = coverage(conn, period.start, period.end, covered_streams())
+    if cov.counted_to is None:  # the data ends before the period: nothing to count
+        return []
+    counted, note = counted_period(period, cov.counted_to), cov.form_line()
     specs = _specs()
     args = argparse.Namespace(by="agency", top=10, min_late=1, few=10)
-    reports = _build(engine, period, list(specs), args)
+    reports = _build(engine, counted, list(specs), args)
     stem = folder / f"all_{period.start}_{period.end}"
     written = []
     if "xlsx" in formats:
-        written.append(_xlsx(specs, reports, period, stem.with_name(stem.name + ".xlsx")))
+        written.append(_xlsx(specs, reports, period, stem.with_name(stem.name + ".xlsx"), note))
     if "html" in formats:
-        html = _html(engine, specs, reports, period, "all")
+        html = _html(engine, specs, reports, period, "all", counted, note)
         written.append(_write(stem.with_name(stem.name + ".html"), html))
     return written
 
