@@ -4,6 +4,7 @@ self-contained HTML page, for a named period (calendar or cut-off) or any fromâ€
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +13,7 @@ from typing import Any
 
 from lienthong import render
 from lienthong.settings import Settings
-from warehouse.reports.coverage import Coverage
+from warehouse.reports.coverage import Coverage, coverage
 from warehouse.reports.grouping import GROUPINGS
 from warehouse.reports.periods import Period, parse_period
 
@@ -175,10 +176,6 @@ def covered_streams(fees: bool = False) -> dict[str, list[str]]:
 
 def read_coverage(engine, start: date, end: date, fees: bool = False) -> Coverage:
     """The period's coverage, its line on stderr when incomplete (lienthong/cli.py's style)."""
-    import sys
-
-    from warehouse.reports.coverage import coverage
-
     with engine.connect() as conn:
         cov = coverage(conn, start, end, covered_streams(fees))
     if not cov.complete:
@@ -259,8 +256,6 @@ def write_reports(
     """Every report of a period, by agency, as one workbook and/or one HTML page in `folder`
     (`all_<from>_<to>.xlsx` / `.html`) â€” what `lienthong report all` writes, counted no further
     than the synced data (none when it ends before the period)."""
-    from warehouse.reports.coverage import coverage
-
     with engine.connect() as conn:
         cov = coverage(conn, period.start, period.end, covered_streams())
     if cov.counted_to is None:  # the data ends before the period: nothing to count

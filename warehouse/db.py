@@ -137,9 +137,7 @@ def check_readable(engine: Engine, shown: str | None = None) -> None:
                 "`lienthong migrate` (reading commands never migrate)"
             )
         lb = schema.load_batches
-        synced = conn.execute(
-            select(lb.c.id).where(lb.c.outcome == "succeeded").limit(1)
-        ).first()
+        synced = conn.execute(select(lb.c.id).where(lb.c.outcome == "succeeded").limit(1)).first()
     if synced is None:
         raise WarehouseNotReady(
             f"the warehouse at {shown} was never synced: run `lienthong sync SOURCE` "

@@ -253,11 +253,20 @@ PG_JSON = (
 @pytest.mark.parametrize(
     ("environ", "url"),
     [
-        ({"LIENTHONG_WAREHOUSE_URL": "sqlite:///w.db", "AIRFLOW_CONN_LIENTHONG_WAREHOUSE": PG_URI}, "sqlite:///w.db"),  # noqa: E501
+        (
+            {
+                "LIENTHONG_WAREHOUSE_URL": "sqlite:///w.db",
+                "AIRFLOW_CONN_LIENTHONG_WAREHOUSE": PG_URI,
+            },
+            "sqlite:///w.db",
+        ),  # noqa: E501
         ({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": PG_URI}, PG_URL),
         ({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": PG_JSON}, PG_URL),
         ({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": "sqlite:////data/w.db"}, "sqlite:////data/w.db"),
-        ({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": '{"conn_type": "sqlite", "host": "/data/w.db"}'}, "sqlite:////data/w.db"),  # noqa: E501
+        (
+            {"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": '{"conn_type": "sqlite", "host": "/data/w.db"}'},
+            "sqlite:////data/w.db",
+        ),  # noqa: E501
         ({}, DEFAULT_WAREHOUSE_URL),
     ],
 )

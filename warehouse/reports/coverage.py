@@ -88,9 +88,8 @@ class Coverage:
         gaps = self._gaps("never synced", "synced to")
         failed = [f.describe() for f in self.failed]
         if self.empty:
-            head = (
-                f"no data for {self.start:%d/%m/%Y}–{self.end:%d/%m/%Y}: nothing is counted"
-                + (f" (the data ends on {self.last_day:%d/%m/%Y})" if self.last_day else "")
+            head = f"no data for {self.start:%d/%m/%Y}–{self.end:%d/%m/%Y}: nothing is counted" + (
+                f" (the data ends on {self.last_day:%d/%m/%Y})" if self.last_day else ""
             )
         elif self.counted_to is not None and self.counted_to < self.end:
             head = f"counted as of {self.counted_to:%d/%m/%Y}, not {self.end:%d/%m/%Y}"
@@ -147,9 +146,7 @@ def coverage(
             synced_to[source] = min(days)
     last = min(synced_to.values()) if synced_to else None
     counted_end = min(last, end) if last is not None and last >= start else None
-    failed = (
-        _failed_batches(conn, start, counted_end, streams) if counted_end is not None else ()
-    )
+    failed = _failed_batches(conn, start, counted_end, streams) if counted_end is not None else ()
     return Coverage(start, end, synced_to, tuple(sorted(never)), failed)
 
 
