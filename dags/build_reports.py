@@ -47,16 +47,15 @@ from lienthong.registry import SOURCES
 def build_reports() -> None:
     @task
     def refresh(**context: Any) -> list[str]:
-        from warehouse.db import make_engine, upgrade
-
         events = context["triggering_asset_events"]
         as_of = orchestration.report_date(
             context["params"].get("as_of"),
             [event.extra for asset_events in events.values() for event in asset_events],
             context.get("data_interval_end") or context["dag_run"].run_after,
         )
-        engine = make_engine(orchestration.task_settings().warehouse_url)
-        upgrade(engine)
+        # A reading task: a missing, unmigrated or never-synced warehouse fails it with the fix
+        # in its log; only the sync DAGs' loads create and migrate.
+        engine = orchestration.open_warehouse()
         store = ObjectStoragePath(orchestration.reports_url())
         return [str(path) for path in orchestration.refresh_reports(engine, as_of, store)]
 

@@ -17,6 +17,7 @@ from connectors.errors import SourceError
 from lienthong import fees_cli, registry, render, report_cli
 from lienthong.landing import LandingError
 from lienthong.settings import Settings, SettingsError, load
+from warehouse.db import WarehouseNotReady
 
 log = logging.getLogger("lienthong")
 
@@ -80,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load()
         return COMMANDS[args.command](args, settings)
+    except WarehouseNotReady as exc:
+        # A reading command found nothing it may read; it created and migrated nothing.
+        print(f"lienthong: error: {exc}", file=sys.stderr)
+        return report_cli.EXIT_NOT_READY
     except (SettingsError, ConnectionNotConfigured, SourceError, LandingError, ValueError) as exc:
         print(f"lienthong: error: {exc}", file=sys.stderr)
         return 2

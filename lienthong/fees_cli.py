@@ -63,23 +63,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     rec.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     rec.add_argument("--out", type=Path, help="exceptions file (default: var/reports/...)")
+    report_cli.add_strict(rec)
 
 
 def cmd_fees_report(args: argparse.Namespace, settings: Settings) -> int:
     """`lienthong report fees`: collected, refunded and net, by agency, procedure or fee type."""
-    from warehouse.db import make_engine, upgrade
+    from warehouse.db import open_for_reading
     from warehouse.reports.fees import fees
 
     start, end = _period_of(args)
     if args.format not in ("table", "csv", "xlsx"):
         raise ValueError(f"the fees report comes as table, csv or xlsx, not {args.format}")
-    engine = make_engine(settings.warehouse_url)
-    upgrade(engine)
-    report = fees(engine, start, end, by=args.by)
+    engine = open_for_reading(settings.warehouse_url)
+    cov = report_cli.read_coverage(engine, start, end, fees=True)
+    if cov.counted_to is None:  # nothing of the period is synced: no table of zeros
+        return report_cli.coverage_exit(cov, args.strict)
+    report = fees(engine, start, cov.counted_to, by=args.by)
     if args.format == "xlsx":
         out = args.out or settings.reports_dir / f"fees_{start}_{end}.xlsx"
-        print(f"wrote {fees_xlsx(report, out)}")
-        return 0
+        print(f"wrote {fees_xlsx(report, out, cov.form_line())}")
+        return report_cli.coverage_exit(cov, args.strict)
     text = fees_table(report) if args.format == "table" else fees_csv(report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +90,7 @@ def cmd_fees_report(args: argparse.Namespace, settings: Settings) -> int:
         print(f"wrote {args.out}")
     else:
         print(text)
-    return 0
+    return report_cli.coverage_exit(cov, args.strict)
 
 
 def _period_of(args: argparse.Namespace) -> tuple[date, date]:
@@ -96,24 +99,30 @@ def _period_of(args: argparse.Namespace) -> tuple[date, date]:
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from warehouse.db import make_engine, upgrade
+    from warehouse.db import open_for_reading
     from warehouse.reconciliation import reconcile
 
-    engine = make_engine(settings.warehouse_url)
-    upgrade(engine)
+    if args.end < args.start:
+        raise ValueError("--to is before --from")
+    engine = open_for_reading(settings.warehouse_url)
+    cov = report_cli.read_coverage(engine, args.start, args.end, fees=True)
+    if cov.counted_to is None:  # nothing of the period is synced: nothing to match
+        return report_cli.coverage_exit(cov, args.strict)
+    # Unpaid is judged on a day the payments are synced to, never past it.
+    as_of = min(args.as_of or cov.counted_to, cov.last_day or cov.counted_to)
     result = reconcile(
-        engine, args.start, args.end, unpaid_after=args.unpaid_after, as_of=args.as_of
+        engine, args.start, cov.counted_to, unpaid_after=args.unpaid_after, as_of=as_of
     )
     print(reconciliation_table(result))
     name = f"reconciliation_{args.start}_{args.end}.{args.format}"
     out = args.out or settings.reports_dir / name
     if args.format == "xlsx":
-        exceptions_xlsx(result, out)
+        exceptions_xlsx(result, out, cov.form_line())
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(exceptions_csv(result.exceptions), encoding="utf-8")
     print(f"wrote {out} ({len(result.exceptions)} exceptions)")
-    return 0
+    return report_cli.coverage_exit(cov, args.strict)
 
 
 COMMANDS = {"reconcile": cmd_reconcile}
@@ -189,14 +198,15 @@ def exceptions_csv(findings: Sequence[Finding]) -> str:
     return buf.getvalue()
 
 
-def _sheet_title(ws: Worksheet, title: str, period: str) -> int:
-    for row, (value, font) in enumerate(
-        [(title, _TITLE), (period, None), (f"Đơn vị báo cáo: {reporting_unit()}", None)], 1
-    ):
+def _sheet_title(ws: Worksheet, title: str, period: str, coverage: str = "") -> int:
+    lines = [(title, _TITLE), (period, None), (f"Đơn vị báo cáo: {reporting_unit()}", None)]
+    if coverage:  # "Số liệu đến hết ngày …": the synced data ends before the period
+        lines.append((coverage, _BOLD))
+    for row, (value, font) in enumerate(lines, 1):
         cell = ws.cell(row=row, column=1, value=value)
         if font:
             cell.font = font
-    return 5
+    return len(lines) + 2
 
 
 def _table(ws: Worksheet, top: int, header: list[str], rows: list[list[object]]) -> int:
@@ -212,12 +222,15 @@ def _period(start: date, end: date) -> str:
     return f"Kỳ báo cáo: từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}"
 
 
-def fees_xlsx(report: FeesReport, path: Path) -> Path:
+def fees_xlsx(report: FeesReport, path: Path, coverage: str = "") -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "Phi le phi"
     top = _sheet_title(
-        ws, "TỔNG HỢP THU PHÍ, LỆ PHÍ QUA CỔNG THANH TOÁN", _period(report.start, report.end)
+        ws,
+        "TỔNG HỢP THU PHÍ, LỆ PHÍ QUA CỔNG THANH TOÁN",
+        _period(report.start, report.end),
+        coverage,
     )
     header = [
         "Mã",
@@ -246,12 +259,15 @@ def fees_xlsx(report: FeesReport, path: Path) -> Path:
     return _save(wb, ws, path)
 
 
-def exceptions_xlsx(result: Reconciliation, path: Path) -> Path:
+def exceptions_xlsx(result: Reconciliation, path: Path, coverage: str = "") -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "Doi soat"
     top = _sheet_title(
-        ws, "ĐỐI SOÁT THANH TOÁN PHÍ, LỆ PHÍ VỚI HỒ SƠ", _period(result.start, result.end)
+        ws,
+        "ĐỐI SOÁT THANH TOÁN PHÍ, LỆ PHÍ VỚI HỒ SƠ",
+        _period(result.start, result.end),
+        coverage,
     )
     summary = [[c, LABELS[c], n] for c, n in result.counts.items()]
     top = _table(ws, top, ["Loại", "Ý nghĩa", "Số lượng"], summary)

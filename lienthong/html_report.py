@@ -22,6 +22,7 @@ h1 { font-size: 20px; text-align: center; margin: 4px 0; }
 h2 { font-size: 17px; margin: 28px 0 6px; border-bottom: 2px solid #1f4e79; color: #1f4e79; }
 .meta, .heading p { text-align: center; margin: 2px 0; }
 .heading .title { font-weight: bold; font-size: 16px; }
+.coverage { font-weight: bold; color: #b00000; }
 .code { text-align: right; font-style: italic; }
 table.form { border-collapse: collapse; margin: 10px 0 4px; font-size: 13px; width: 100%; }
 table.form th, table.form td { border: 1px solid #555; padding: 3px 5px; }
@@ -47,10 +48,12 @@ class Section:
     charts: list[str] = field(default_factory=list)  # inline SVG markup
 
 
-def page(title: str, period: Period, sections: Sequence[Section]) -> str:
+def page(title: str, period: Period, sections: Sequence[Section], coverage: str = "") -> str:
+    """The page; `coverage` is the line saying where the synced data ends, when it ends early."""
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{escape(period.title)}</p>',
+        *([f'<p class="meta coverage">{escape(coverage)}</p>'] if coverage else []),
         f'<p class="meta">Đơn vị báo cáo: {escape(reporting_unit())}</p>',
     ]
     for section in sections:

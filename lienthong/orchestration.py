@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.engine import URL
 
 from connectors.base import LOCAL_TZ, Window
 from connectors.connection import Connection
 from lienthong import settings as lienthong_settings
 from lienthong.settings import Settings
+from lienthong.warehouse_url import WAREHOUSE_CONN_ID as WAREHOUSE_CONN_ID
+from lienthong.warehouse_url import resolve_warehouse_url
+from lienthong.warehouse_url import warehouse_url_from_connection as warehouse_url_from_connection
 
 log = logging.getLogger(__name__)
 
-WAREHOUSE_CONN_ID = "lienthong_warehouse"
 # The nightly schedule: data interval [01:00 yesterday, 01:00 today) local time.
 SYNC_CRON = "0 1 * * *"
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -134,45 +135,14 @@ def source_connection(airflow_conn: Any) -> Connection:
     )
 
 
-def warehouse_url_from_connection(conn: Any) -> str:
-    """A SQLAlchemy URL from a `postgres` or `sqlite` connection."""
-    kind = (conn.conn_type or "").lower()
-    if kind in ("postgres", "postgresql"):
-        extra = {k: str(v) for k, v in conn.extra_dejson.items()}  # e.g. sslmode
-        url = URL.create(
-            "postgresql+psycopg",
-            username=conn.login or None,
-            password=conn.password or None,
-            host=conn.host or None,
-            port=conn.port,
-            database=conn.schema or None,
-            query=extra,
-        )
-        return url.render_as_string(hide_password=False)
-    if kind == "sqlite":
-        # Airflow keeps a SQLite file in `host` (JSON form) or in the URI's path (`schema`).
-        path = conn.host or conn.schema
-        if path:
-            return f"sqlite:///{path}"
-    raise ValueError(
-        f"connection {conn.conn_id!r}: the warehouse must be a postgres or sqlite connection "
-        f"with a database, not {kind or 'an empty'!r} one"
-    )
-
-
 def task_settings(
     lookup: Callable[[str], Any | None] = airflow_connection,
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
-    """The CLI's settings, with the warehouse taken from the `lienthong_warehouse` connection
-    when LIENTHONG_WAREHOUSE_URL is not set (the variable wins, as for the CLI)."""
+    """The CLI's settings, the warehouse found in the CLI's order (lienthong/warehouse_url.py)
+    with Airflow's own connections (secrets backend, metadata DB) as one more place to look."""
     settings = lienthong_settings.load(environ)
-    if environ.get("LIENTHONG_WAREHOUSE_URL"):
-        return settings
-    conn = lookup(WAREHOUSE_CONN_ID)
-    if conn is None:
-        return settings
-    return replace(settings, warehouse_url=warehouse_url_from_connection(conn))
+    return replace(settings, warehouse_url=resolve_warehouse_url(environ, lookup))
 
 
 # -- audit ---------------------------------------------------------------------------------------
@@ -264,24 +234,53 @@ def refresh_reports(engine: Engine, as_of: date, store: Any) -> list[Any]:
 
     `store` is any pathlib-like folder (a Path, a UPath, Airflow's ObjectStoragePath). Files are
     named like the CLI's (`phu-luc-01_<from>_<to>.xlsx`), so a file never changes its period.
+    A report never counts past the synced data: `as_of` moves back to the last day every dossier
+    source covers, and a form whose sources are incomplete says so under its period.
     """
     from lienthong import excel
+    from lienthong.excel.official import phu_luc_01_form
+    from lienthong.excel.quality import satisfaction_form
+    from lienthong.report_cli import covered_streams
+    from warehouse.reports.coverage import coverage
     from warehouse.reports.phu_luc_01 import phu_luc_01
     from warehouse.reports.satisfaction import satisfaction
 
+    streams = covered_streams()
+    with engine.connect() as conn:
+        last_day = coverage(conn, as_of, as_of, streams).last_day
+    if last_day is None:
+        log.warning("no dossier source has synced a window yet: no report written")
+        return []
+    if last_day < as_of:
+        log.warning("the synced data ends on %s: reports as of that day, not %s", last_day, as_of)
+        as_of = last_day
     store.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="lienthong-reports-") as scratch:
         for period in running_periods(as_of):
-            for name, build, render in (
-                ("phu-luc-01", phu_luc_01, excel.phu_luc_01_xlsx),
-                ("satisfaction", satisfaction, excel.satisfaction_xlsx),
+            with engine.connect() as conn:
+                note = coverage(conn, period.start, period.end, streams).form_line()
+            if note:
+                log.warning("%s to %s: %s", period.start, period.end, note)
+            for name, build, form in (
+                ("phu-luc-01", phu_luc_01, phu_luc_01_form),
+                ("satisfaction", satisfaction, satisfaction_form),
             ):
                 filename = f"{name}_{period.start}_{period.end}.xlsx"
+                sheet = form(build(engine, period.start, period.end), None)
+                sheet.coverage = note
                 # openpyxl writes local files only: render there, then copy to the store.
-                local = render(build(engine, period.start, period.end), Path(scratch) / filename)
+                local = excel.save([sheet], Path(scratch) / filename)
                 target = store / filename
                 target.write_bytes(local.read_bytes())
                 written.append(target)
                 log.info("wrote %s (%s to %s)", target, period.start, period.end)
     return written
+
+
+def open_warehouse(settings: Callable[[], Settings] = task_settings) -> Engine:
+    """The warehouse a reading task uses: opened as the CLI's reading commands do — never
+    created, never migrated (warehouse.db.open_for_reading)."""
+    from warehouse.db import open_for_reading
+
+    return open_for_reading(settings().warehouse_url)

@@ -4,6 +4,7 @@ self-contained HTML page, for a named period (calendar or cut-off) or any from�
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -12,10 +13,14 @@ from typing import Any
 
 from lienthong import render
 from lienthong.settings import Settings
+from warehouse.reports.coverage import Coverage, coverage
 from warehouse.reports.grouping import GROUPINGS
 from warehouse.reports.periods import Period, parse_period
 
 FORMATS = ("table", "csv", "xlsx", "html")
+# Exit codes of the reading commands (README, "The CLI"); lienthong/cli.py maps the errors.
+EXIT_NOT_READY = 5  # no warehouse to read: missing, schema behind the code, never synced
+EXIT_INCOMPLETE = 6  # --strict: the data does not cover the whole period
 
 
 def parse_date(text: str) -> date:
@@ -144,6 +149,42 @@ def add_parsers(sub) -> None:
     rep.add_argument("--top", type=int, default=10, help="overdue: rows per list")
     rep.add_argument("--min-late", type=int, default=1, help="overdue: least late + overdue")
     rep.add_argument("--few", type=int, default=10, help="overdue: 'very few' dossiers, at most")
+    add_strict(rep)
+
+
+def add_strict(parser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit {EXIT_INCOMPLETE} when the synced data does not cover the whole period "
+        "(for scheduled jobs); the report is still written, counted as of the last covered day",
+    )
+
+
+def covered_streams(fees: bool = False) -> dict[str, list[str]]:
+    """The windowed streams a report reads, by source: every source holding dossiers, and for
+    the fees report and reconciliation the fee gateway too. A catalogue (fetched whole, never
+    windowed) has no watermark and does not bound coverage."""
+    from lienthong.registry import SOURCES
+
+    return {
+        s.key: [st.name for st in s.streams if st.windowed]
+        for s in SOURCES.values()
+        if fees or any(st.name == "dossiers" for st in s.streams)
+    }
+
+
+def read_coverage(engine, start: date, end: date, fees: bool = False) -> Coverage:
+    """The period's coverage, its line on stderr when incomplete (lienthong/cli.py's style)."""
+    with engine.connect() as conn:
+        cov = coverage(conn, start, end, covered_streams(fees))
+    if not cov.complete:
+        print(f"lienthong: warning: {cov.line()}", file=sys.stderr)
+    return cov
+
+
+def coverage_exit(cov: Coverage, strict: bool) -> int:
+    return EXIT_INCOMPLETE if strict and not cov.complete else 0
 
 
 def period_of(args: argparse.Namespace) -> Period:
@@ -163,7 +204,7 @@ def period_of(args: argparse.Namespace) -> Period:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from warehouse.db import make_engine, upgrade
+    from warehouse.db import open_for_reading
 
     if args.name == "fees":
         from lienthong.fees_cli import cmd_fees_report
@@ -175,14 +216,19 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if args.name == "all" and args.format == "csv":
         raise ValueError("a CSV file holds one report: name it instead of `all`")
     specs = _specs()
-    engine = make_engine(settings.warehouse_url)
-    upgrade(engine)
-    reports = _build(engine, period, list(specs) if args.name == "all" else [args.name], args)
+    engine = open_for_reading(settings.warehouse_url)
+    cov = read_coverage(engine, period.start, period.end)
+    if cov.counted_to is None:  # nothing of the period is synced: no form of zeros
+        return coverage_exit(cov, args.strict)
+    counted = counted_period(period, cov.counted_to)
+    names = list(specs) if args.name == "all" else [args.name]
+    reports = _build(engine, counted, names, args)
+    note = cov.form_line()
     out = args.out or settings.reports_dir / f"{args.name}_{period.start}_{period.end}"
     if args.format == "xlsx":
-        print(f"wrote {_xlsx(specs, reports, period, _suffixed(out, args.out, '.xlsx'))}")
+        print(f"wrote {_xlsx(specs, reports, period, _suffixed(out, args.out, '.xlsx'), note)}")
     elif args.format == "html":
-        html = _html(engine, specs, reports, period, args.name)
+        html = _html(engine, specs, reports, period, args.name, counted, note)
         print(f"wrote {_write(_suffixed(out, args.out, '.html'), html)}")
     else:
         text = "\n\n".join(
@@ -193,23 +239,37 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             print(f"wrote {_write(args.out, text)}")
         else:
             print(text, end="" if text.endswith("\n") else "\n")  # CSV ends its last line
-    return 0
+    return coverage_exit(cov, args.strict)
+
+
+def counted_period(period: Period, counted_to: date) -> Period:
+    """The days a report counts: the period, ended early where the data ends (like a cut-off
+    period, the pending dossiers are judged on that day)."""
+    if counted_to >= period.end:
+        return period
+    return Period(period.start, counted_to, period.label, period.cutoff)
 
 
 def write_reports(
     engine, period: Period, folder: Path, formats: tuple[str, ...] = ("xlsx", "html")
 ) -> list[Path]:
     """Every report of a period, by agency, as one workbook and/or one HTML page in `folder`
-    (`all_<from>_<to>.xlsx` / `.html`) — what `lienthong report all` writes."""
+    (`all_<from>_<to>.xlsx` / `.html`) — what `lienthong report all` writes, counted no further
+    than the synced data (none when it ends before the period)."""
+    with engine.connect() as conn:
+        cov = coverage(conn, period.start, period.end, covered_streams())
+    if cov.counted_to is None:  # the data ends before the period: nothing to count
+        return []
+    counted, note = counted_period(period, cov.counted_to), cov.form_line()
     specs = _specs()
     args = argparse.Namespace(by="agency", top=10, min_late=1, few=10)
-    reports = _build(engine, period, list(specs), args)
+    reports = _build(engine, counted, list(specs), args)
     stem = folder / f"all_{period.start}_{period.end}"
     written = []
     if "xlsx" in formats:
-        written.append(_xlsx(specs, reports, period, stem.with_name(stem.name + ".xlsx")))
+        written.append(_xlsx(specs, reports, period, stem.with_name(stem.name + ".xlsx"), note))
     if "html" in formats:
-        html = _html(engine, specs, reports, period, "all")
+        html = _html(engine, specs, reports, period, "all", counted, note)
         written.append(_write(stem.with_name(stem.name + ".html"), html))
     return written
 
@@ -233,34 +293,52 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _xlsx(specs: dict[str, Spec], reports: dict[str, Any], period: Period, path: Path) -> Path:
+def _forms(specs: dict[str, Spec], reports: dict[str, Any], period: Period, note: str) -> list:
     from lienthong import excel
 
     forms = [getattr(excel, specs[n].form)(r, period) for n, r in reports.items()]
-    return excel.save(forms, path)
+    for form in forms:
+        form.coverage = note
+    return forms
 
 
-def _html(engine, specs: dict[str, Spec], reports: dict[str, Any], period: Period, name: str):
-    from lienthong import excel, html_report
+def _xlsx(
+    specs: dict[str, Spec], reports: dict[str, Any], period: Period, path: Path, note: str = ""
+) -> Path:
+    from lienthong import excel
+
+    return excel.save(_forms(specs, reports, period, note), path)
+
+
+def _html(
+    engine,
+    specs: dict[str, Spec],
+    reports: dict[str, Any],
+    period: Period,
+    name: str,
+    counted: Period | None = None,
+    note: str = "",
+):
+    from lienthong import html_report
     from warehouse.reports.phu_luc_01 import phu_luc_01
     from warehouse.reports.trend import monthly_trend
 
+    counted = counted or period
     sections = []
     if name in ("all", "phu-luc-01"):
         p01 = reports["phu-luc-01"]
-        by_agency = p01 if p01.by == "agency" else phu_luc_01(engine, period.start, period.end)
+        by_agency = p01 if p01.by == "agency" else phu_luc_01(engine, counted.start, counted.end)
         charts = [
             html_report.on_time_chart(by_agency),
-            html_report.trend_chart(monthly_trend(engine, period.start, period.end)),
+            html_report.trend_chart(monthly_trend(engine, counted.start, counted.end)),
         ]
         sections.append(html_report.Section("Tổng quan", charts=charts))
-    for n, r in reports.items():
-        form = getattr(excel, specs[n].form)(r, period)
+    for n, form in zip(reports, _forms(specs, reports, period, note), strict=True):
         sections.append(html_report.Section(specs[n].heading, forms=[form]))
     title = "Báo cáo kết quả giải quyết thủ tục hành chính"
     if name != "all":
         title = specs[name].heading
-    return html_report.page(title, period, sections)
+    return html_report.page(title, period, sections, coverage=note)
 
 
 COMMANDS = {"report": cmd_report}

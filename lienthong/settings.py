@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_WAREHOUSE_URL = "sqlite:///var/warehouse.db"
+from lienthong.warehouse_url import DEFAULT_WAREHOUSE_URL as DEFAULT_WAREHOUSE_URL
+from lienthong.warehouse_url import resolve_warehouse_url
 
 
 class SettingsError(RuntimeError):
@@ -39,7 +40,7 @@ def load(environ: Mapping[str, str] = os.environ) -> Settings:
     if key and len(key) < 16:
         raise SettingsError("LIENTHONG_PSEUDONYM_KEY is too short: use at least 16 characters")
     return Settings(
-        warehouse_url=environ.get("LIENTHONG_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL,
+        warehouse_url=resolve_warehouse_url(environ),  # lienthong/warehouse_url.py
         var_dir=Path(environ.get("LIENTHONG_VAR_DIR") or "var"),
         pseudonym_key=key.encode() if key else None,
     )

@@ -1,4 +1,5 @@
-"""Engines for the warehouse URL, and the schema upgrade the CLI runs on first use."""
+"""Engines for the warehouse URL: the schema upgrade the writing commands run (migrate, sync,
+load, demo), and the read-only opening of the reading ones, which never create or migrate."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
+
+from warehouse import schema
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class WarehouseNotReady(RuntimeError):
+    """A reading command found no warehouse it may read: missing, behind the code's schema, or
+    never synced. The message names the fix; the CLI exits 5."""
 
 
 def normalise_url(url: str) -> str:
@@ -69,3 +77,69 @@ def upgrade(engine: Engine) -> bool:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True
+
+
+def schema_head() -> str:
+    """The latest migration this code knows (alembic's head, not a written-down revision)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # noqa: S101 - the migrations folder ships with the code
+    return head
+
+
+def open_for_reading(url: str) -> Engine:
+    """An engine on an existing, migrated, synced warehouse — or WarehouseNotReady.
+
+    Nothing is created: no SQLite file or folder (a mistyped path must not become an empty
+    warehouse whose report is an official form of zeros), no schema, no migration (a newer
+    program used only to read must not change production's schema).
+    """
+    url = normalise_url(url)
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if path in ("", ":memory:") or not Path(path).is_file():
+            raise WarehouseNotReady(
+                f"no warehouse at {path or shown}: check LIENTHONG_WAREHOUSE_URL / "
+                "AIRFLOW_CONN_LIENTHONG_WAREHOUSE, or create one with `lienthong migrate` "
+                "and sync it"
+            )
+    engine = make_engine(url)
+    try:
+        check_readable(engine, shown)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def check_readable(engine: Engine, shown: str | None = None) -> None:
+    """Raise WarehouseNotReady unless the schema is at the code's head and a load succeeded."""
+    shown = shown or engine.url.render_as_string(hide_password=True)
+    head = schema_head()
+    scripts = ScriptDirectory.from_config(alembic_config())
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is None:
+            raise WarehouseNotReady(
+                f"{shown} holds no lienthong warehouse: create its schema with "
+                "`lienthong migrate`, then sync"
+            )
+        if current != head:
+            known = {s.revision for s in scripts.walk_revisions()}
+            if current not in known:
+                raise WarehouseNotReady(
+                    f"the warehouse schema ({current}) is newer than this lienthong ({head}): "
+                    "read it with the version that migrated it"
+                )
+            raise WarehouseNotReady(
+                f"the warehouse schema is at {current}, this lienthong reads {head}: run "
+                "`lienthong migrate` (reading commands never migrate)"
+            )
+        lb = schema.load_batches
+        synced = conn.execute(select(lb.c.id).where(lb.c.outcome == "succeeded").limit(1)).first()
+    if synced is None:
+        raise WarehouseNotReady(
+            f"the warehouse at {shown} was never synced: run `lienthong sync SOURCE` "
+            "(`lienthong migrate` has created it)"
+        )

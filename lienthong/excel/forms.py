@@ -62,6 +62,8 @@ class Form:
     code: str = ""  # the form's number, e.g. Biểu số II.06a/VPCP/KSTT
     notes: list[str] = field(default_factory=list)
     name_width: int = 48
+    # "Số liệu đến hết ngày …" when the synced data ends before the period (coverage.py)
+    coverage: str = ""
 
     @property
     def width(self) -> int:
@@ -73,6 +75,8 @@ class Form:
         if self.subtitle:
             lines.append(self.subtitle)
         lines.append(self.period.title)
+        if self.coverage:
+            lines.append(self.coverage)
         lines.append(f"Đơn vị báo cáo: {reporting_unit()} — Đơn vị nhận báo cáo: {RECEIVER}")
         return lines
 

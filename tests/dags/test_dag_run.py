@@ -133,6 +133,14 @@ def test_the_reports_dag_writes_the_running_periods(env, stand_in) -> None:
     )
 
 
+def test_the_reports_dag_neither_creates_nor_migrates_a_warehouse(env, monkeypatch) -> None:
+    missing = env / "typo" / "warehouse.db"
+    monkeypatch.setenv("LIENTHONG_WAREHOUSE_URL", f"sqlite:///{missing}")
+    dag_run, tis = run("build_reports", run_conf={"as_of": "2019-06-30"})
+    assert dag_run.state == "failed" and not missing.parent.exists()
+    assert not (env / "reports").exists()
+
+
 def test_a_missing_connection_fails_at_once_without_retries(env, monkeypatch) -> None:
     monkeypatch.delenv(SOURCES["one_stop"].env_var)
     dag_run, tis = run("sync_one_stop", logical_date=NIGHT, run_conf={"since": SINCE})

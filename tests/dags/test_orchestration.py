@@ -14,6 +14,7 @@ from lienthong import orchestration
 from lienthong.orchestration import WindowError, sync_window
 from lienthong.settings import DEFAULT_WAREHOUSE_URL
 from mappings.common import LOCAL_TZ
+from tests.reports.factories import synced_to
 from warehouse.loader import Batch
 
 TWO_HOURS = timedelta(hours=2)
@@ -202,6 +203,7 @@ def test_running_periods_are_month_quarter_and_year_to_date(as_of, starts) -> No
 
 
 def test_reports_are_written_to_any_store(sqlite_engine) -> None:
+    synced_to(sqlite_engine, date(2019, 6, 30))
     store = UPath("memory://lienthong-test/reports")
     written = orchestration.refresh_reports(sqlite_engine, date(2019, 6, 30), store)
     assert sorted(p.name for p in written) == sorted(
@@ -213,3 +215,80 @@ def test_reports_are_written_to_any_store(sqlite_engine) -> None:
         sheet = load_workbook(f).active
     cells = [c.value for row in sheet.iter_rows(max_row=8) for c in row if c.value]
     assert any("01/04/2019" in str(v) and "30/06/2019" in str(v) for v in cells)
+
+
+def test_the_dag_reports_never_count_past_the_synced_data(sqlite_engine) -> None:
+    # One source's load triggered the run for 30 June; another is synced to 20 June only, a
+    # third never: the reports are as of 20 June and their forms say what lags.
+    synced_to(sqlite_engine, date(2019, 6, 30), ["one_stop", "business_registration"])
+    synced_to(sqlite_engine, date(2019, 6, 20), ["driving_licence"])
+    store = UPath("memory://lienthong-test/lagging")
+    written = orchestration.refresh_reports(sqlite_engine, date(2019, 6, 30), store)
+    assert {p.name.rsplit("_", 1)[1] for p in written} == {"2019-06-20.xlsx"}
+    with (store / "phu-luc-01_2019-06-01_2019-06-20.xlsx").open("rb") as f:
+        cells = [c.value for row in load_workbook(f).active.iter_rows(max_row=8) for c in row]
+    line = next(v for v in cells if isinstance(v, str) and v.startswith("Số liệu đến hết ngày"))
+    assert "20/06/2019" in line and "criminal_record chưa đồng bộ" in line
+
+
+def test_the_dag_opens_the_warehouse_without_creating_or_migrating_it(tmp_path) -> None:
+    from warehouse.db import WarehouseNotReady
+
+    missing = tmp_path / "typo" / "warehouse.db"
+    settings = SimpleNamespace(warehouse_url=f"sqlite:///{missing}")
+    with pytest.raises(WarehouseNotReady, match="lienthong migrate"):
+        orchestration.open_warehouse(lambda: settings)
+    assert not missing.parent.exists()
+
+
+# -- one way to find the warehouse ---------------------------------------------------------
+PG_URI = "postgresql://lt:p%40ss%2Fword@warehouse:5432/lienthong?sslmode=require"
+PG_URL = "postgresql+psycopg://lt:p%40ss%2Fword@warehouse:5432/lienthong?sslmode=require"
+PG_JSON = (
+    '{"conn_type": "postgres", "host": "warehouse", "port": 5432, "login": "lt", '
+    '"password": "p@ss/word", "schema": "lienthong", "extra": {"sslmode": "require"}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("environ", "url"),
+    [
+        (
+            {
+                "LIENTHONG_WAREHOUSE_URL": "sqlite:///w.db",
+                "AIRFLOW_CONN_LIENTHONG_WAREHOUSE": PG_URI,
+            },
+            "sqlite:///w.db",
+        ),  # noqa: E501
+        ({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": PG_URI}, PG_URL),
+        ({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": PG_JSON}, PG_URL),
+        ({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": "sqlite:////data/w.db"}, "sqlite:////data/w.db"),
+        (
+            {"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": '{"conn_type": "sqlite", "host": "/data/w.db"}'},
+            "sqlite:////data/w.db",
+        ),  # noqa: E501
+        ({}, DEFAULT_WAREHOUSE_URL),
+    ],
+)
+def test_the_cli_and_the_dags_find_the_warehouse_in_one_order(environ, url) -> None:
+    from lienthong import settings
+
+    from_airflow = airflow_conn(conn_type="sqlite", host="/metadata-db/w.db")
+    assert settings.load(environ).warehouse_url == url
+    # A task sees the same, and looks in Airflow's own connections only where the CLI would
+    # fall back to the default.
+    expected = "sqlite:////metadata-db/w.db" if url == DEFAULT_WAREHOUSE_URL else url
+    assert orchestration.task_settings(lambda conn_id: from_airflow, environ).warehouse_url == (
+        expected
+    )
+    assert orchestration.task_settings(lambda conn_id: None, environ).warehouse_url == url
+
+
+def test_a_malformed_warehouse_connection_is_a_clear_error() -> None:
+    from connectors.connection import ConnectionNotConfigured
+    from lienthong import settings
+
+    with pytest.raises(ConnectionNotConfigured, match="AIRFLOW_CONN_LIENTHONG_WAREHOUSE"):
+        settings.load({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": '{"conn_type": "postgres", "pwd": 1}'})
+    with pytest.raises(ValueError, match="postgres or sqlite"):
+        settings.load({"AIRFLOW_CONN_LIENTHONG_WAREHOUSE": "http://host/db"})

@@ -218,3 +218,19 @@ def expected(facts: Iterable[Facts], start: date, end: date) -> dict[str, Counte
         else:
             c["pending_within_due"] += 1
     return {k: +v for k, v in rows.items()}
+
+
+def synced_to(engine, last_day: date, sources: Iterable[str] | None = None) -> None:
+    """Watermarks as a sync up to and including `last_day` leaves them, for every windowed
+    stream of `sources` (default: all): the reports count no further than this day."""
+    from datetime import time, timedelta
+
+    from lienthong.registry import SOURCES
+    from warehouse.loader import move_watermark
+
+    end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=LOCAL_TZ)
+    with engine.begin() as conn:
+        for key in sources if sources is not None else SOURCES:
+            for stream in SOURCES[key].streams:
+                if stream.windowed:
+                    move_watermark(conn, key, stream.name, end, None)

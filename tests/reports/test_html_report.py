@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import date
 from html.parser import HTMLParser
 
 import pytest
 
 from lienthong.cli import main
 from simulators.one_stop import build_dataset
-from tests.reports.factories import load_dataset
+from tests.reports.factories import load_dataset, synced_to
 from tests.reports.rendering import png_colours, tool
 
 ON_TIME_GREEN = (0x2C, 0xA0, 0x2C)  # the bar colour at or above the threshold
@@ -26,6 +27,7 @@ def report_files(tmp_path_factory):
     engine = make_engine(f"sqlite:///{root / 'w.db'}")
     upgrade(engine)
     load_dataset(engine, build_dataset("small", seed=3))
+    synced_to(engine, date(2019, 6, 30))
     engine.dispose()
     mp = pytest.MonkeyPatch()
     mp.setenv("LIENTHONG_WAREHOUSE_URL", f"sqlite:///{root / 'w.db'}")

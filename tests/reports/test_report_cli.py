@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 
 from lienthong.cli import main
-from tests.reports.factories import catalogue, load
+from tests.reports.factories import catalogue, load, synced_to
 from tests.reports.rendering import in_ci, tool
 from tests.reports.test_reports_vs_count import HAND_MADE, MINISTRY, TWINS
 
@@ -34,6 +35,7 @@ def env(tmp_path, monkeypatch):
     catalogue(engine)
     load(engine, "one_stop", HAND_MADE + TWINS)
     load(engine, "criminal_record", MINISTRY)
+    synced_to(engine, date(2019, 12, 31))
     engine.dispose()
     monkeypatch.setenv("LIENTHONG_WAREHOUSE_URL", url)
     monkeypatch.setenv("LIENTHONG_VAR_DIR", str(tmp_path / "var"))
