@@ -155,8 +155,9 @@ class BulkWriter:
             postgresql.insert(table)
             .from_select(list(columns), select(*(stage.c[c] for c in columns)))
             .on_conflict_do_nothing(index_elements=list(key))
+            .returning(table.c[key[0]])
         )
-        return self.conn.execute(statement).rowcount
+        return len(self.conn.execute(statement).all())
 
     def update(
         self,
