@@ -257,11 +257,11 @@ class Batch:
         )
         if done < len(updates):
             # What the guard refused holds a newer version than the row: this row is stale.
-            now = self._existing(entity, [key_of(row) for row, _ in updates])
+            after = self._existing(entity, [key_of(row) for row, _ in updates])
             kept = [
                 (row, stored)
                 for row, stored in updates
-                if now.get(key_of(row), {}).get("content_hash") == row["content_hash"]
+                if after.get(key_of(row), {}).get("content_hash") == row["content_hash"]
             ]
             counts.stale += len(updates) - len(kept)
             updates = kept
