@@ -8,6 +8,14 @@ table and applied in a tight loop, and the rows go to the driver in one call:
   staging table and merged with ONE ``UPDATE … FROM`` statement;
 - SQLite: ``executemany`` of one prepared statement.
 
+The loader decides insert / update / stale from a read of the stored rows, but the writes do not
+trust that read: a transaction that committed in between must not be overwritten by an older
+version. ``update`` overwrites a row only where the stored version is not newer (the guard is in
+the statement's WHERE) and says how many rows it changed; ``insert_new`` inserts only keys not
+taken (PostgreSQL: the COPY under a savepoint, and on a key collision the page again through the
+staging table with ``ON CONFLICT DO NOTHING``; SQLite: ``INSERT … ON CONFLICT DO NOTHING``) and
+says how many it inserted. Both stay set-based: no round trip per row.
+
 Values are converted by the columns' own SQLAlchemy types (``AwareDateTime`` refuses a naive
 datetime and stores UTC; JSON is serialised by the dialect), so what lands is exactly what the
 Core statements would write; the loader tests run on both backends.
@@ -31,8 +39,10 @@ from sqlalchemy import (
     any_,
     bindparam,
     insert,
+    select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from warehouse.types import AwareDateTime
@@ -113,35 +123,82 @@ class BulkWriter:
             return
         self._executemany(insert(table), columns, columns, values)
 
-    def update(self, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Set every other column of ``rows`` on the row of ``table`` whose ``key`` matches."""
+    def insert_new(self, table: Table, key: Sequence[str], rows: Sequence[dict[str, Any]]) -> int:
+        """Insert the ``rows`` whose ``key`` (a unique key of ``table``) is not taken; the number
+        inserted. A row whose key another transaction stored meanwhile is left out, not an error:
+        the caller compares it with what is stored."""
         if not rows:
-            return
+            return 0
+        columns = tuple(rows[0])
+        values = self._tuples(table, columns, rows)
+        if not self.postgres:
+            statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
+            return self._executemany(statement, columns, columns, values)
+        from psycopg.errors import UniqueViolation
+
+        names = ", ".join(self._quote(c) for c in columns)
+        raw = self.conn.connection.driver_connection
+        # COPY has no ON CONFLICT: the fast path runs under a savepoint (two short statements a
+        # page), and a collision, which only a concurrent writer causes, takes the slower one.
+        with raw.cursor() as cursor:
+            cursor.execute("SAVEPOINT bulk_insert_new")
+            try:
+                self._copy(f"COPY {self._quote(table.name)} ({names}) FROM STDIN", values)
+            except UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT bulk_insert_new")
+                cursor.execute("RELEASE SAVEPOINT bulk_insert_new")
+            else:
+                cursor.execute("RELEASE SAVEPOINT bulk_insert_new")
+                return len(rows)
+        stage = self._staged_copy(table, columns, values)
+        statement = (
+            postgresql.insert(table)
+            .from_select(list(columns), select(*(stage.c[c] for c in columns)))
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(table.c[key[0]])
+        )
+        return len(self.conn.execute(statement).all())
+
+    def update(
+        self,
+        table: Table,
+        key: str,
+        rows: Sequence[dict[str, Any]],
+        guard: str | None = None,
+    ) -> int:
+        """Set every other column of ``rows`` on the row of ``table`` whose ``key`` matches; with
+        ``guard`` (a version column) only where the stored version is not newer than the row's.
+        The number of rows changed."""
+        if not rows:
+            return 0
         columns = tuple(rows[0])
         if key not in columns:
             raise ValueError(f"update rows of {table.name} lack the key column {key!r}")
+        if guard is not None and guard not in columns:
+            raise ValueError(f"update rows of {table.name} lack the version column {guard!r}")
         values = self._tuples(table, columns, rows)
         sets = [c for c in columns if c != key]
         if self.postgres:
-            stage = self._stage(table)
-            self.conn.exec_driver_sql(f"TRUNCATE {self._quote(stage.name)}")
-            names = ", ".join(self._quote(c) for c in columns)
-            self._copy(f"COPY {self._quote(stage.name)} ({names}) FROM STDIN", values)
-            # A temporary table has no statistics: without them the merge may be planned as a
-            # scan of the whole target table for each page.
-            self.conn.exec_driver_sql(f"ANALYZE {self._quote(stage.name)}")
-            self.conn.execute(
+            stage = self._staged_copy(table, columns, values)
+            statement = (
                 update(table)
                 .values({c: stage.c[c] for c in sets})
                 .where(table.c[key] == stage.c[key])
             )
-            return
+            if guard is not None:
+                statement = statement.where(table.c[guard] <= stage.c[guard])
+            return self.conn.execute(statement).rowcount
         statement = (
             update(table)
             .where(table.c[key] == bindparam("_key"))
             .values({c: bindparam(c) for c in sets})
         )
-        self._executemany(statement, columns, (*sets, "_key"), values, rename={"_key": key})
+        keys, rename = (*sets, "_key"), {"_key": key}
+        if guard is not None:
+            # Stored and bound instants are both UTC text of one fixed format: they compare.
+            statement = statement.where(table.c[guard] <= bindparam("_guard"))
+            keys, rename = (*keys, "_guard"), {**rename, "_guard": guard}
+        return self._executemany(statement, columns, keys, values, rename=rename)
 
     def _executemany(
         self,
@@ -150,8 +207,9 @@ class BulkWriter:
         keys: tuple[str, ...],
         values: list[tuple],
         rename: dict[str, str] | None = None,
-    ) -> None:
-        """Run a Core statement compiled once (positional binds) over tuples of ``columns``."""
+    ) -> int:
+        """Run a Core statement compiled once (positional binds) over tuples of ``columns``;
+        the number of rows it changed."""
         compiled = statement.compile(dialect=self.dialect, column_keys=list(keys))
         rename = rename or {}
         order = [columns.index(rename.get(name, name)) for name in compiled.positiontup]
@@ -162,6 +220,7 @@ class BulkWriter:
         cursor = self.conn.connection.driver_connection.cursor()  # same transaction
         try:
             cursor.executemany(sql, values)
+            return cursor.rowcount  # summed over the rows by sqlite3
         finally:
             cursor.close()
 
@@ -172,6 +231,17 @@ class BulkWriter:
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in values:
                 copy.write_row(row)
+
+    def _staged_copy(self, table: Table, columns: tuple[str, ...], values: list) -> Table:
+        """``values`` copied into ``table``'s staging table, emptied first."""
+        stage = self._stage(table)
+        self.conn.exec_driver_sql(f"TRUNCATE {self._quote(stage.name)}")
+        names = ", ".join(self._quote(c) for c in columns)
+        self._copy(f"COPY {self._quote(stage.name)} ({names}) FROM STDIN", values)
+        # A temporary table has no statistics: without them the merge may be planned as a
+        # scan of the whole target table for each page.
+        self.conn.exec_driver_sql(f"ANALYZE {self._quote(stage.name)}")
+        return stage
 
     def _stage(self, table: Table) -> Table:
         """A temporary table with ``table``'s columns (no constraints: an update row carries

@@ -5,6 +5,12 @@ crash leaves a trace. Everything else — upserts, status history, quarantined r
 audit counts and the watermark — happens in ONE transaction that commits at the end or not at
 all. Records are written page by page inside that transaction, so memory does not grow with the
 number of records.
+
+That transaction first takes the source's transaction lock (`warehouse.locks`), so two batches
+of one source never load at once even if a sync's session lock was lost. The writes keep the
+invariants themselves all the same: newer-wins and the watermark are guarded in the statements
+(`warehouse.bulk`, `move_watermark`), and the counts follow what the statements did. While it
+loads, the batch's heartbeat says it is alive (`warehouse.liveness`).
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import hashlib
 import json
 import logging
 import os
-import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -21,12 +26,15 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.canonical import Canonical, Dossier, Rejection
 from warehouse import schema
 from warehouse.bulk import BulkWriter, one_of
 from warehouse.entities import ENTITIES, Entity, content_hash, entity_of
 from warehouse.linking import LinkRow, relink
+from warehouse.liveness import Heartbeat, host_name, mark_abandoned, stale_after
+from warehouse.locks import transaction_lock
 from warehouse.statistics import StatisticsRefresher
 
 log = logging.getLogger(__name__)
@@ -81,12 +89,15 @@ class Batch:
         self._watermark: datetime | None = None
         self.outcome = "running"
         self._statistics = StatisticsRefresher()
+        self._stale_after = stale_after()
+        self._heartbeat: Heartbeat | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Batch:
         self._mark_abandoned()
         with self.engine.begin() as conn:
             start, end = self.window or (None, None)
+            now = _now()
             self.batch_id = conn.execute(
                 insert(schema.load_batches)
                 .values(
@@ -94,21 +105,35 @@ class Batch:
                     stream=self.stream,
                     window_start=start,
                     window_end=end,
-                    started_at=_now(),
+                    started_at=now,
+                    heartbeat_at=now,
                     outcome="running",
                     run_id=self.run_id[:250],
                     pid=os.getpid(),
-                    host=socket.gethostname()[:200],
+                    host=host_name(),
                 )
                 .returning(schema.load_batches.c.id)
             ).scalar_one()
-        self._conn = self.engine.connect()
-        self._conn.begin()
+        # Beating already while waiting for the transaction lock: a waiting batch is alive.
+        self._heartbeat = Heartbeat(self.engine, self.batch_id, self._stale_after).start()
+        try:
+            self._conn = self.engine.connect()
+            self._conn.begin()
+            transaction_lock(self._conn, self.source)
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         self._writer = BulkWriter(self._conn)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         conn, self._conn = self._conn, None
+        if conn is None:  # never connected
+            self.outcome = "failed"
+            self._record_failure(exc)
+            return
         try:
             if exc_type is None:
                 self._finish(conn)
@@ -154,32 +179,8 @@ class Batch:
         for row in rows.values():
             row["batch_id"] = self.batch_id
         existing = self._existing(entity, list(rows))
-        inserts, updates = [], []
-        for key, row in rows.items():
-            stored = existing.get(key)
-            if stored is None:
-                inserts.append(row)
-            elif (
-                entity.updated_column and row[entity.updated_column] < stored[entity.updated_column]
-            ):
-                counts.stale += 1
-            elif row["content_hash"] == stored["content_hash"]:
-                counts.unchanged += 1
-            else:
-                updates.append((row, stored))
-        self._writer.insert(table, inserts)
-        if updates:
-            # The natural key does not change; a surrogate-keyed row is matched on its id.
-            pk = entity.surrogate or entity.key[0]
-            self._writer.update(
-                table,
-                pk,
-                [
-                    {pk: stored[pk] if entity.surrogate else row[pk]}
-                    | {c: v for c, v in row.items() if c not in entity.key and c != pk}
-                    for row, stored in updates
-                ],
-            )
+        inserts, updates = _classify(entity, rows, existing, counts)
+        inserts, updates = self._write(entity, inserts, updates, counts)
         counts.inserted += len(inserts)
         counts.updated += len(updates)
         self._statistics.inserted(conn, table.name, len(inserts))
@@ -213,6 +214,59 @@ class Batch:
             )
         return counts
 
+    def _write(
+        self,
+        entity: Entity,
+        inserts: list[dict],
+        updates: list[tuple[dict, dict]],
+        counts: BatchCounts,
+    ) -> tuple[list[dict], list[tuple[dict, dict]]]:
+        """Write what the read decided, as the statements allow: the rows inserted and the
+        (row, stored) pairs updated. Another transaction may have stored a key or a newer
+        version after the read (a lost session lock, a loader outside the pipeline): a key
+        taken meanwhile is compared with what is stored now, and an update the version guard
+        refused is stale."""
+        key_of = itemgetter(*entity.key) if len(entity.key) > 1 else _single(entity.key[0])
+        if inserts:
+            done = self._writer.insert_new(entity.table, entity.key, inserts)
+            if done < len(inserts):
+                stored = self._existing(entity, [key_of(r) for r in inserts], with_batch=True)
+                ours = {key_of(r): _batch_of(stored, key_of(r)) == self.batch_id for r in inserts}
+                mine = [r for r in inserts if ours[key_of(r)]]
+                theirs = {key_of(r): r for r in inserts if not ours[key_of(r)]}
+                lost, more = _classify(entity, theirs, stored, counts)
+                if lost or len(mine) != done:
+                    raise RuntimeError(
+                        f"{entity.table.name}: {len(inserts) - done} rows were not inserted "
+                        "and are not stored either"
+                    )
+                inserts, updates = mine, [*updates, *more]
+        if not updates:
+            return inserts, updates
+        # The natural key does not change; a surrogate-keyed row is matched on its id.
+        pk = entity.surrogate or entity.key[0]
+        done = self._writer.update(
+            entity.table,
+            pk,
+            [
+                {pk: stored[pk] if entity.surrogate else row[pk]}
+                | {c: v for c, v in row.items() if c not in entity.key and c != pk}
+                for row, stored in updates
+            ],
+            guard=entity.updated_column,
+        )
+        if done < len(updates):
+            # What the guard refused holds a newer version than the row: this row is stale.
+            after = self._existing(entity, [key_of(row) for row, _ in updates])
+            kept = [
+                (row, stored)
+                for row, stored in updates
+                if after.get(key_of(row), {}).get("content_hash") == row["content_hash"]
+            ]
+            counts.stale += len(updates) - len(kept)
+            updates = kept
+        return inserts, updates
+
     def _ids(self, keys: list[tuple]) -> dict[tuple, int]:
         """The surrogate ids of dossiers of this batch's source, by (source, source id)."""
         t = schema.dossiers
@@ -227,9 +281,13 @@ class Batch:
             ids.update({(s, sid): pk for s, sid, pk in self._conn.execute(q)})
         return ids
 
-    def _existing(self, entity: Entity, keys: list[tuple]) -> dict[tuple, dict[str, Any]]:
+    def _existing(
+        self, entity: Entity, keys: list[tuple], with_batch: bool = False
+    ) -> dict[tuple, dict[str, Any]]:
         table = entity.table
         cols = [table.c[c] for c in entity.key] + [table.c.content_hash]
+        if with_batch:
+            cols.append(table.c.batch_id)
         if entity.updated_column:
             cols.append(table.c[entity.updated_column])
         if entity.surrogate:
@@ -370,27 +428,9 @@ class Batch:
             log.exception("could not record the failure of batch %s", self.batch_id)
 
     def _mark_abandoned(self) -> None:
-        """A `running` row of this host whose process is gone was killed mid-batch."""
-        lb = schema.load_batches
-        host = socket.gethostname()[:200]
-        with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(lb.c.id, lb.c.pid).where(
-                    and_(
-                        lb.c.source == self.source,
-                        lb.c.stream == self.stream,
-                        lb.c.outcome == "running",
-                        lb.c.host == host,
-                    )
-                )
-            ).all()
-            dead = [bid for bid, pid in rows if pid is None or not _alive(pid)]
-            if dead:
-                conn.execute(
-                    update(lb)
-                    .where(lb.c.id.in_(dead))
-                    .values(outcome="abandoned", error="the process ended without finishing")
-                )
+        """A `running` row of the stream whose process is gone (this host) or that has not
+        beaten for `LIENTHONG_BATCH_STALE_AFTER` (any host) was killed mid-batch."""
+        mark_abandoned(self.engine, self.source, self.stream, self._stale_after)
 
 
 History = tuple[tuple[int, datetime], ...]  # (status, time) events of one dossier
@@ -448,38 +488,54 @@ def _str_keys(value: Any) -> Any:
     return value
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _classify(
+    entity: Entity, rows: dict[tuple, dict], existing: dict[tuple, dict], counts: BatchCounts
+) -> tuple[list[dict], list[tuple[dict, dict]]]:
+    """New rows, and (row, stored) pairs to update; stale and unchanged ones are counted."""
+    inserts, updates = [], []
+    for key, row in rows.items():
+        stored = existing.get(key)
+        if stored is None:
+            inserts.append(row)
+        elif entity.updated_column and row[entity.updated_column] < stored[entity.updated_column]:
+            counts.stale += 1
+        elif row["content_hash"] == stored["content_hash"]:
+            counts.unchanged += 1
+        else:
+            updates.append((row, stored))
+    return inserts, updates
+
+
+def _single(column: str):
+    return lambda row: (row[column],)
+
+
+def _batch_of(stored: dict[tuple, dict], key: tuple) -> int | None:
+    row = stored.get(key)
+    return None if row is None else row["batch_id"]
 
 
 def move_watermark(
     conn: Connection, source: str, stream: str, value: datetime, batch_id: int | None
 ) -> None:
-    """Upsert the watermark of a stream; it only ever moves forward."""
+    """Upsert the watermark of a stream; it only ever moves forward.
+
+    One statement, guarded in the database: inserted if absent, else moved only where the stored
+    value is older. Two transactions moving one watermark at once cannot move it back, nor
+    collide on the insert (the second waits for the first and then compares)."""
     w = schema.watermarks
-    current = conn.execute(
-        select(w.c.value).where(and_(w.c.source == source, w.c.stream == stream))
-    ).scalar_one_or_none()
-    if current is None:
-        conn.execute(
-            insert(w).values(
-                source=source, stream=stream, value=value, batch_id=batch_id, updated_at=_now()
-            )
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(w).values(
+        source=source, stream=stream, value=value, batch_id=batch_id, updated_at=_now()
+    )
+    new = statement.excluded
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[w.c.source, w.c.stream],
+            set_={"value": new.value, "batch_id": new.batch_id, "updated_at": new.updated_at},
+            where=w.c.value < new.value,
         )
-    elif value > current:
-        conn.execute(
-            update(w)
-            .where(and_(w.c.source == source, w.c.stream == stream))
-            .values(value=value, batch_id=batch_id, updated_at=_now())
-        )
+    )
 
 
 def read_watermark(engine: Engine, source: str, stream: str) -> datetime | None:

@@ -1,8 +1,27 @@
 """Per-source locks: two syncs of one source (a backfill and the nightly run, or the CLI and
 Airflow) are serialised; different sources run in parallel.
 
-PostgreSQL: a session-level advisory lock on a connection held for the duration. SQLite: a file
-lock beside the database file (every writer of a SQLite warehouse is on the same host).
+PostgreSQL: a session-level advisory lock on a side connection held for the duration. That
+connection can be lost while the sync runs (an idle timeout, a failover, a pooler restart
+terminates its backend), and another sync of the source then takes the lock. Loading stays
+correct by construction all the same, because the lock that matters is tied to the data:
+
+- every batch's data transaction first takes `pg_advisory_xact_lock` on a second per-source key
+  (`transaction_lock`), held until that transaction commits or rolls back and released by the
+  server if its backend dies. Two loading transactions of one source never overlap, whatever
+  became of the session lock, and each batch reads the stored rows after the previous one
+  committed;
+- the writes themselves keep the invariants (see `warehouse.bulk` and `move_watermark`): an
+  older version never overwrites a newer one and the watermark only moves forward, in the
+  statement that writes them.
+
+A lost session lock is therefore reported (one warning line when the sync ends) rather than
+failing batches that committed correctly. Syncs of one source whose session lock was lost may
+interleave their batches; each batch is whole, and the result is that of the batches run one
+after the other (tests/reliability/test_lost_lock.py).
+
+SQLite: a file lock beside the database file (every writer of a SQLite warehouse is on the same
+host, and SQLite itself admits one writing transaction at a time).
 """
 
 from __future__ import annotations
@@ -15,7 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from filelock import FileLock, Timeout
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +44,14 @@ DEFAULT_TIMEOUT = 6 * 3600.0  # a nightly run waits for a backfill rather than f
 
 class LockTimeout(RuntimeError):
     """Another run of the same source held its lock for longer than we may wait."""
+
+
+def transaction_lock(conn: Connection, source: str) -> None:
+    """Hold the source's loading lock until `conn`'s transaction ends (PostgreSQL only; SQLite
+    admits one writing transaction at a time). Waits for another loading transaction of the
+    source. A key of its own: the same key as the session lock would wait for our own session."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(f"{source}:load")})
 
 
 def _lock_id(name: str) -> int:
@@ -88,5 +116,21 @@ def _advisory_lock(engine: Engine, source: str, timeout: float) -> Iterator[None
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
+            _unlock(conn, source, key)
+
+
+def _unlock(conn: Connection, source: str, key: int) -> None:
+    try:
+        held = conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key}).scalar()
+        conn.commit()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        held = False
+    if not held:
+        # Its backend was terminated: every batch still held the transaction lock (see above).
+        log.warning(
+            "the %s session lock was lost while the sync ran (its warehouse connection ended); "
+            "each batch was still serialised by its transaction lock",
+            source,
+        )

@@ -225,6 +225,9 @@ load_batches = Table(
     Column("run_id", String(250)),  # who ran it: cli, or the Airflow run and task
     Column("pid", Integer),
     Column("host", String(200)),
+    # touched while the batch loads: a `running` row without one for long is abandoned, seen
+    # from any host (warehouse/liveness.py; migration 0005)
+    Column("heartbeat_at", AwareDateTime),
     Index(None, "source", "stream", "started_at"),
 )
 

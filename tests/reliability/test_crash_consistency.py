@@ -51,40 +51,63 @@ def sync_process(url: str, base_url: str, kill_at: tuple[str, str, int] | None =
 def test_killed_syncs_converge_and_never_half_apply(tmp_path):
     clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
     crash_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    crashed = make_engine(crash_url)
+    upgrade(crashed)  # so that the test can look at the audit between the kills
     rng = random.Random(2019)  # noqa: S311 - reproducible kill points
+    killed_inside: set[int] = set()  # batches a kill interrupted
     with serve(stand_ins(seed=5, scenario="small")) as base_url:
         assert sync_process(clean_url, base_url).wait(timeout=120) == 0
         kills = 0
-        for _ in range(6):
+        for i in range(6):
             proc = sync_process(crash_url, base_url)
-            # Somewhere between start-up, fetching, and inside a load transaction.
-            time.sleep(rng.uniform(0.3, 3.0))
+            if i % 2:
+                # Somewhere between start-up, fetching, and inside a load transaction.
+                time.sleep(rng.uniform(0.3, 3.0))
+            else:
+                # Inside the dossiers' batch, at a random moment of it.
+                _wait_for_running(crashed, "dossiers", proc, killed_inside)
+                time.sleep(rng.uniform(0.0, 0.3))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             proc.wait(timeout=30)
+            killed_inside |= _running(crashed)  # the process is gone: whatever runs is dead
         assert kills > 0
         assert sync_process(crash_url, base_url).wait(timeout=120) == 0
 
-    clean, crashed = make_engine(clean_url), make_engine(crash_url)
-    upgrade(crashed)
+    clean = make_engine(clean_url)
     assert warehouse_digest(crashed) == warehouse_digest(clean)
     lb = schema.load_batches
     with crashed.connect() as conn:
         outcomes = conn.execute(select(lb.c.outcome, lb.c.stream)).all()
+        by_id = dict(conn.execute(select(lb.c.id, lb.c.outcome)).all())
         # Every batch either committed whole or left only its audit row: no dossier row was
         # written by a batch that did not succeed.
         succeeded = set(conn.execute(select(lb.c.id).where(lb.c.outcome == "succeeded")).scalars())
         written = set(conn.execute(select(schema.dossiers.c.batch_id).distinct()).scalars())
     assert written <= succeeded
-    assert "running" not in {o for o, _ in outcomes if o} or _only_last_running(outcomes)
-    assert {o for o, _ in outcomes} <= {"succeeded", "abandoned", "running"}
+    # The kills landed inside batches, and each such batch is now marked abandoned.
+    assert killed_inside
+    assert {by_id[b] for b in killed_inside} == {"abandoned"}
+    assert {o for o, _ in outcomes} == {"succeeded", "abandoned"}
 
 
-def _only_last_running(outcomes) -> bool:
-    # A stream killed mid-batch is marked abandoned when that stream next runs; the final clean
-    # run has run every stream, so nothing may be left running.
-    return False
+def _running(engine) -> set[int]:
+    lb = schema.load_batches
+    with engine.connect() as conn:
+        return set(conn.execute(select(lb.c.id).where(lb.c.outcome == "running")).scalars())
+
+
+def _wait_for_running(engine, stream: str, proc, dead: set[int], timeout: float = 60.0) -> None:
+    """Until ``proc`` has a batch of ``stream`` running (``dead``: batches killed before)."""
+    lb = schema.load_batches
+    deadline = time.monotonic() + timeout
+    query = select(lb.c.id).where(lb.c.outcome == "running", lb.c.stream == stream)
+    while proc.poll() is None and time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if set(conn.execute(query).scalars()) - dead:
+                return
+        time.sleep(0.02)
 
 
 # (point, stream, n): where the process dies; see tests/reliability/kill_points.py.
