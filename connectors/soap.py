@@ -24,6 +24,7 @@ from lxml import etree
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from zeep import Client, Settings, Transport
+from zeep import exceptions as zeep_exceptions
 from zeep.helpers import serialize_object
 from zeep.wsse.username import UsernameToken
 
@@ -42,6 +43,11 @@ log = logging.getLogger(__name__)
 
 WSDL_DIR = Path(__file__).resolve().parent / "wsdl"
 MAX_REPLY_BYTES = 50 * 1024 * 1024  # far above a 1000-record page (~1 MB); refuses runaway bodies
+# The deepest contract (Envelope/Body/reply/list/record/field/part) nests 7 elements; lxml alone
+# (huge_tree off) stops at 256, deeper than the recursive readers here should walk.
+MAX_XML_DEPTH = 64
+_DEEPER_THAN_MAX = etree.XPath("boolean(/" + "/".join(["*"] * (MAX_XML_DEPTH + 1)) + ")")
+_COUNTER = re.compile(r"[0-9]{1,9}")
 
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
@@ -144,7 +150,15 @@ def parse_reply(content: bytes, *, where: str) -> etree._Element:
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:  # e.g. in a UTF-16 body
         raise UnsafeXmlError(f"reply from {where} carries a DOCTYPE; refused")
+    if _DEEPER_THAN_MAX(root):  # evaluated by libxml2, without recursion in Python
+        raise ContractError(f"reply from {where} nests deeper than {MAX_XML_DEPTH} elements")
     return root
+
+
+def is_counter(text: str) -> bool:
+    """True for a paging counter as the contracts write it: ASCII digits, at most nine (``isdigit``
+    alone lets "²" or 5,000 digits through to an ``int`` that fails)."""
+    return _COUNTER.fullmatch(text) is not None
 
 
 def _root_start(content: bytes) -> int:
@@ -414,7 +428,16 @@ class SoapClient:
         """Call ``operation`` and return zeep's binding of the reply as plain dicts and lists
         (values typed per the XSD: ints, datetimes ...). Convenient for small replies."""
         envelope = self._call_with_retries(operation, params)
-        result = self._binding.get(operation).process_reply(envelope)
+        try:
+            result = self._binding.get(operation).process_reply(envelope)
+        except (ValueError, TypeError, ArithmeticError, zeep_exceptions.Error) as exc:
+            # A value its XSD type cannot hold ("12a" as an int, 5,000 digits): a broken contract.
+            error = ContractError(
+                f"reply to {operation} at {self.address} does not bind to the WSDL "
+                f"({type(exc).__name__})"
+            )
+            keep_shape(error, envelope, self.diagnosis)
+            raise error from None
         return serialize_object(result, target_cls=dict)
 
     def call_raw(self, operation: str, **params: Any) -> etree._Element:

@@ -38,7 +38,7 @@ def stand_in_connection(base_url: str, key: str) -> Connection:
         login=USERNAME,
         password=PASSWORD,
         schema=key,
-        # Plain http, said out loud: a connection allows it to loopback only (connectors.connection).
+        # Plain http, said out loud: allowed to loopback only (connectors.connection).
         extra={"protocol": "http", "dstcode": DSTCODE, "madonvi": DSTCODE},
     )
 

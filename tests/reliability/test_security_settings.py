@@ -118,7 +118,7 @@ def test_remote_hosts_get_https_unasked_and_loopback_may_speak_http():
         assert Connection("c", host=host, extra={"protocol": "https"}).base_url.startswith(
             "https://"
         )
-    for near_miss in ("localhost.example", "127.0.0.1.nip.io", "0.0.0.0", "::ffff:10.0.0.1"):
+    for near_miss in ("localhost.example", "127.0.0.1.nip.io", "0.0.0.0", "::ffff:10.0.0.1"):  # noqa: S104
         with pytest.raises(ConnectionNotConfigured, match="plain http"):
             _ = Connection("c", host=near_miss, extra={"protocol": "http"}).base_url
 
