@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -71,6 +72,29 @@ _TRANSIENT_EXCEPTIONS = (
     requests.exceptions.ContentDecodingError,
 )
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+
+
+class _UnboundValues(logging.Filter):
+    """zeep turns a value its XSD type cannot hold ("12a" as an int) into None and logs the
+    failure, value included: the record is dropped here and counted per thread, so that
+    ``SoapClient.call`` raises a ContractError instead of returning data with holes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Error during xml -> python translation":
+            self.local.count = self.count() + 1
+            return False
+        return True
+
+    def count(self) -> int:
+        return getattr(self.local, "count", 0)
+
+
+_UNBOUND = _UnboundValues()
+logging.getLogger("zeep.xsd.types.simple").addFilter(_UNBOUND)
 
 
 class UnsafeXmlError(ContractError):
@@ -428,16 +452,19 @@ class SoapClient:
         """Call ``operation`` and return zeep's binding of the reply as plain dicts and lists
         (values typed per the XSD: ints, datetimes ...). Convenient for small replies."""
         envelope = self._call_with_retries(operation, params)
+        unbound = _UNBOUND.count()
         try:
             result = self._binding.get(operation).process_reply(envelope)
+            failure = "a value its XSD type cannot hold" if _UNBOUND.count() > unbound else ""
         except (ValueError, TypeError, ArithmeticError, zeep_exceptions.Error) as exc:
-            # A value its XSD type cannot hold ("12a" as an int, 5,000 digits): a broken contract.
+            failure = type(exc).__name__
+        if failure:
+            # "12a" as an int, 5,000 digits, NaN as an int: a broken contract, not a None.
             error = ContractError(
-                f"reply to {operation} at {self.address} does not bind to the WSDL "
-                f"({type(exc).__name__})"
+                f"reply to {operation} at {self.address} does not bind to the WSDL ({failure})"
             )
             keep_shape(error, envelope, self.diagnosis)
-            raise error from None
+            raise error
         return serialize_object(result, target_cls=dict)
 
     def call_raw(self, operation: str, **params: Any) -> etree._Element:
