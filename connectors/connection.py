@@ -53,7 +53,11 @@ class Connection:
 
     @property
     def base_url(self) -> str:
-        """``scheme://host[:port][/schema]``; the schema is a path prefix (e.g. ``/one_stop``)."""
+        """``scheme://host[:port][/schema]``; the schema is a path prefix (e.g. ``/one_stop``).
+
+        https unless the host is loopback; plain http asked for another host is refused (the
+        login, password and tokens would cross the network in clear).
+        """
         if not self.host:
             raise ConnectionNotConfigured(f"connection {self.conn_id!r} has no host")
         host, embedded_scheme = self.host, None
