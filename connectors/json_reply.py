@@ -9,9 +9,11 @@ for the pipeline to keep (redacted) whenever it could be decoded far enough.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
+from itertools import accumulate
 from typing import Any
 
 from connectors.errors import ContractError, TransientError
@@ -26,10 +28,9 @@ MAX_NUMBER_DIGITS = 4300
 _LITERALS = ("true", "false", "null")
 _CUT_NUMBER = re.compile(r"-|\.|[eE][-+]?")
 _CUT_ESCAPE = re.compile(r"u[0-9A-Fa-f]{0,4}")
-# A JSON string (escapes included), then anything that is not a bracket: what is left of a reply
-# after removing both is its brackets, in order.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# Every byte but quotes and brackets, and what each bracket does to the depth.
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"[]{}')
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 class _Refused(ValueError):
@@ -43,9 +44,10 @@ class _Refused(ValueError):
 def decode(content: bytes, encoding: str | None, *, where: str) -> Any:
     """The JSON document of a reply body; raises TransientError for a body cut short and
     ContractError for anything else that is not a JSON document the contracts allow."""
-    text, bad_encoding = _text(content, encoding)
+    text, bad_encoding, codec = _text(content, encoding)
+    raw = content if codec == "utf-8" else text.encode("utf-8", "surrogatepass")
     # Counted before json sees the text: its recursion must never get the chance to blow up.
-    if nesting_exceeds(text, MAX_NESTING):
+    if nesting_exceeds(raw, MAX_NESTING):
         raise ContractError(f"reply from {where} nests deeper than {MAX_NESTING} levels")
     try:
         reply = json.loads(
@@ -70,37 +72,35 @@ def decode(content: bytes, encoding: str | None, *, where: str) -> Any:
     return reply
 
 
-def nesting_exceeds(text: str, limit: int) -> bool:
-    """True when arrays and objects of ``text`` nest more than ``limit`` deep (brackets inside
-    strings do not count)."""
-    if text.count("[") + text.count("{") <= limit:
+def nesting_exceeds(raw: bytes, limit: int) -> bool:
+    """True when arrays and objects of the JSON text ``raw`` (UTF-8) nest more than ``limit``
+    deep; brackets inside strings do not count.
+
+    Bytes operations only (a few milliseconds on a 1,000-record page): in UTF-8 no byte of a
+    multi-byte character is a quote, a backslash or a bracket, so the structure reads the same.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
         return False
-    depth = 0
-    for bracket in _NOT_BRACKET.sub("", _STRING.sub("", text)):
-        if bracket in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
+    if b"\\" in raw:
+        # An escaped backslash, then an escaped quote: neither opens nor closes a string.
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = raw.translate(None, _NOT_STRUCTURE)
+    outside = b"".join(structure.split(b'"')[::2])  # quotes alternate: out of, into a string
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, outside)), default=0) > limit
 
 
-def _text(content: bytes, encoding: str | None) -> tuple[str, UnicodeDecodeError | None]:
-    """The body as text, and the decoding error if some bytes were not of its encoding (they
-    are replaced by U+FFFD, so that a body cut inside a multi-byte character still reaches the
-    truncation check)."""
-    codec = encoding or "utf-8"
+def _text(content: bytes, encoding: str | None) -> tuple[str, UnicodeDecodeError | None, str]:
+    """The body as text, the decoding error if some bytes were not of its encoding (they are
+    replaced by U+FFFD, so that a body cut inside a multi-byte character still reaches the
+    truncation check), and the codec's name. A charset Python does not know: UTF-8."""
     try:
-        return content.decode(codec), None
-    except LookupError:  # a charset Python does not know: the contracts' UTF-8
+        codec = codecs.lookup(encoding or "utf-8").name
+    except LookupError:
         codec = "utf-8"
-    except UnicodeDecodeError as exc:
-        return content.decode(codec, errors="replace"), exc
     try:
-        return content.decode(codec), None
+        return content.decode(codec), None, codec
     except UnicodeDecodeError as exc:
-        return content.decode(codec, errors="replace"), exc
+        return content.decode(codec, errors="replace"), exc, codec
 
 
 def _not_encoded(where: str, encoding: str | None, error: UnicodeDecodeError) -> str:

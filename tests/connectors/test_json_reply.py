@@ -8,6 +8,8 @@ import json
 
 import pytest
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors import json_reply
 from connectors.errors import AuthError, ContractError, TransientError
@@ -136,3 +138,28 @@ def test_an_error_reply_that_cannot_be_decoded_still_gives_its_status(status, er
     with pytest.raises(error, match=f"HTTP {status}") as caught:
         call()
     assert getattr(caught.value, "payload", None) is None
+
+
+def depth_of(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    return 0
+
+
+tricky_text = st.text(alphabet='[]{}"\\\\ aễ\n', max_size=12)
+documents = st.recursive(
+    st.one_of(st.none(), st.integers(), tricky_text),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(tricky_text, inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=documents, limit=st.integers(0, 8), ascii_only=st.booleans())
+def test_nesting_is_counted_as_json_reads_it_whatever_the_strings_hold(document, limit, ascii_only):
+    raw = json.dumps(document, ensure_ascii=ascii_only).encode()
+    assert json_reply.nesting_exceeds(raw, limit) == (depth_of(document) > limit)
