@@ -138,7 +138,9 @@ def _finite_float(literal: str) -> float:
         raise _Refused(f"has a number of {len(literal):,} characters")
     value = float(literal)
     if not math.isfinite(value):  # "1e999": json would make it Infinity
-        raise _Refused(f"has a number beyond a float's range ({literal})")
+        # Short literals only: a long one may hold an ID number, and this goes to the logs.
+        shown = literal if len(literal) <= 8 else f"{len(literal):,} characters"
+        raise _Refused(f"has a number beyond a float's range ({shown})")
     return value
 
 
