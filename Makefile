@@ -13,10 +13,12 @@ UV := $(VENV)/bin/uv
 # that deleting the venv also forgets the install.
 STAMP := $(VENV)/.install-stamp
 
-# Pseudonymisation needs a key; outside production a fixed, clearly fake one keeps demo and test runs
-# reproducible. Only the demo and test commands see it, and only when the caller set none.
+# Pseudonymisation needs a key; in the demo a fixed, clearly fake one keeps runs reproducible. Only
+# the demo commands (`make demo`, `make airflow`) see it, only when the caller set none, and they say
+# they are the demo (LIENTHONG_DEMO=1): lienthong refuses this published key anywhere else. The
+# tests bring their own key (tests/conftest.py).
 DEMO_PSEUDONYM_KEY := demo-only-key-not-secret-never-use-in-production
-WITH_DEMO_KEY := LIENTHONG_PSEUDONYM_KEY="$${LIENTHONG_PSEUDONYM_KEY:-$(DEMO_PSEUDONYM_KEY)}"
+WITH_DEMO_KEY := LIENTHONG_DEMO=1 LIENTHONG_PSEUDONYM_KEY="$${LIENTHONG_PSEUDONYM_KEY:-$(DEMO_PSEUDONYM_KEY)}"
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test lint lock clean airflow
@@ -50,7 +52,7 @@ demo: $(STAMP)
 # make reports any failing recipe as its own exit 2, so say here when pytest found nothing to run
 # (exit 5): an empty selection must fail loudly, not look like a generic error.
 test: $(STAMP)
-	@status=0; $(WITH_DEMO_KEY) $(VENV_PYTHON) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(VENV_PYTHON) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$status
 

@@ -13,7 +13,7 @@ from connectors.base import LOCAL_TZ, Connector, Record, Window
 from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import ContractError
 from connectors.rest import paginate
-from connectors.soap import SoapClient, element_to_record
+from connectors.soap import SoapClient, element_to_record, is_counter
 from connectors.xml_shape import CODE, COUNTER, DOSSIER_NUMBER, ShapeRules, keep_shape, shape_of
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _count(reply: etree._Element, name: str) -> int:
     value = (text or "").strip()
     if text is None:
         raise ContractError(f"{OPERATION}: reply has no {name}")
-    if not value.isdigit():
+    if not is_counter(value):
         # Its shape, not the value: a broken contract may have put anything there.
         raise ContractError(
             f"{OPERATION}: {name} must be a non-negative integer, got {shape_of(value)}"

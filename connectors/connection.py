@@ -53,19 +53,32 @@ class Connection:
 
     @property
     def base_url(self) -> str:
-        """``scheme://host[:port][/schema]``; the schema is a path prefix (e.g. ``/one_stop``)."""
+        """``scheme://host[:port][/schema]``; the schema is a path prefix (e.g. ``/one_stop``).
+
+        https unless the host is loopback; plain http asked for another host is refused (the
+        login, password and tokens would cross the network in clear).
+        """
         if not self.host:
             raise ConnectionNotConfigured(f"connection {self.conn_id!r} has no host")
         host, embedded_scheme = self.host, None
         if "://" in host:  # Airflow lets the host carry its protocol: "https://example.org"
             embedded_scheme, host = host.split("://", 1)
-        conn_scheme = self.conn_type if self.conn_type in ("http", "https") else "http"
+        host = host.strip("/")
+        # Encrypted by default: a connection type of "http" is Airflow's name for any HTTP
+        # connection, not a request for plain text; only loopback goes without TLS unasked.
+        default = "http" if is_loopback(host) else "https"
+        conn_scheme = "https" if self.conn_type == "https" else default
         scheme = str(self.extra.get("protocol") or embedded_scheme or conn_scheme).lower()
         if scheme not in ("http", "https"):
             raise ConnectionNotConfigured(
                 f"connection {self.conn_id!r}: protocol must be http or https, not {scheme!r}"
             )
-        host = host.strip("/")
+        if scheme == "http" and not plain_http_allowed(host):
+            raise ConnectionNotConfigured(
+                f"connection {self.conn_id!r}: plain http to {host!r} would send its credentials "
+                "unencrypted, which lienthong does only to loopback (127.0.0.0/8, ::1, localhost); "
+                "use https (extra protocol=https, or no protocol at all)"
+            )
         if _is_ipv6(host):
             host = f"[{host}]"
         netloc = f"{host}:{self.port}" if self.port else host
@@ -132,6 +145,32 @@ def _turns_tls_off(key: str, value: Any) -> bool:
     if name in _INSECURE_KEYS:
         return said not in _NO
     return name == "cert_reqs" and said in {"cert_none", "none", "0"}
+
+
+# Loudly named, and set only by the demo compose override: its stand-ins are another container,
+# reached by name on the compose network. Ignored unless LIENTHONG_DEMO=1 too.
+DEMO_PLAIN_HTTP_HOSTS = "LIENTHONG_DEMO_PLAIN_HTTP_HOSTS"
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_allowed(host: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Plain http only to loopback, or in the demo to the hosts it names (its stand-ins)."""
+    if is_loopback(host):
+        return True
+    if environ.get("LIENTHONG_DEMO") != "1":
+        return False
+    named = {h.strip().lower() for h in environ.get(DEMO_PLAIN_HTTP_HOSTS, "").split(",")}
+    return host.lower() in named - {""}
 
 
 def env_var_name(conn_id: str) -> str:

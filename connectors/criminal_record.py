@@ -15,7 +15,7 @@ from connectors.base import LOCAL_TZ, Connector, Record, Window
 from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import AuthError, ContractError, SourceError
 from connectors.rest import paginate
-from connectors.soap import XSI_NIL, SoapClient, SoapFault
+from connectors.soap import XSI_NIL, SoapClient, SoapFault, is_counter
 from connectors.xml_shape import (
     CODE,
     COUNTER,
@@ -293,7 +293,7 @@ def _count(reply: etree._Element, name: str) -> int:
     value = (text or "").strip()
     if text is None:
         raise ContractError(f"{LIST}: reply has no {name}")
-    if not value.isdigit():
+    if not is_counter(value):
         # Its shape, not the value: a broken contract may have put anything there.
         raise ContractError(f"{LIST}: {name} must be a non-negative integer, got {shape_of(value)}")
     return int(value)

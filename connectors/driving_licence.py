@@ -217,7 +217,8 @@ def _error_code(reply: dict[str, Any], operation: str) -> int:
     if "error_code" not in reply:
         raise ContractError(f"{operation}: reply has no error_code", payload=reply)
     value = reply["error_code"]
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+    # At most nine digits: a longer string is no error code, and int() of 5,000 would fail.
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value

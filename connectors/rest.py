@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
+from connectors import json_reply
 from connectors.connection import Connection
 from connectors.errors import AuthError, ContractError, SourceError, TransientError
 
@@ -45,9 +44,6 @@ _TRANSIENT_EXCEPTIONS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-_LITERALS = ("true", "false", "null")
-_CUT_NUMBER = re.compile(r"-|\.|[eE][-+]?")
-_CUT_ESCAPE = re.compile(r"u[0-9A-Fa-f]{0,4}")
 
 
 @dataclass(frozen=True)
@@ -262,17 +258,7 @@ class RestClient:
                 status=status,
                 payload=body if body is not None else response.text,
             )
-        text = _text(response)
-        try:
-            reply = json.loads(text)
-        except json.JSONDecodeError as exc:
-            # A body shorter than its Content-Length already failed as ChunkedEncodingError
-            # (urllib3 2 enforces the length); this catches a JSON document cut off anyway.
-            if _looks_truncated(text, exc):
-                raise TransientError(
-                    f"truncated JSON reply ({len(response.content)} bytes) from {where}"
-                ) from None
-            raise ContractError(f"reply from {where} is not JSON", payload=text) from None
+        reply = json_reply.decode(response.content, response.encoding, where=where)
         if not isinstance(reply, dict):
             raise ContractError(f"reply from {where} is not a JSON object", payload=reply)
         return reply
@@ -346,36 +332,9 @@ def int_field(reply: dict[str, Any], key: str) -> int:
     return value
 
 
-def _text(response: requests.Response) -> str:
-    # Decoding with "replace": a body cut inside a multi-byte character (Vietnamese text is full
-    # of them) must still reach the truncation check instead of failing as UnicodeDecodeError.
-    try:
-        return response.content.decode(response.encoding or "utf-8", errors="replace")
-    except LookupError:
-        return response.content.decode("utf-8", errors="replace")
-
-
 def _json_or_none(content: bytes) -> Any:
+    """The JSON of an error reply when it is one the contracts allow, else None."""
     try:
-        return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+        return json_reply.decode(content, None, where="an error reply")
+    except SourceError:
         return None
-
-
-def _looks_truncated(text: str, error: json.JSONDecodeError) -> bool:
-    """True when the text is the start of a JSON document that ended too early."""
-    body = text.rstrip()
-    if not body.lstrip().startswith(("{", "[")):
-        return False
-    if error.msg.startswith("Unterminated string"):
-        return True
-    tail = body[error.pos :]
-    if error.msg.startswith("Invalid \\uXXXX escape"):  # the error points at the "u"
-        return _CUT_ESCAPE.fullmatch(tail) is not None
-    # A number cut after its sign, its decimal point or its exponent mark ("-", "1.", "1e+")
-    # fails where the fragment starts.
-    return (
-        tail == ""
-        or any(literal.startswith(tail) for literal in _LITERALS)
-        or _CUT_NUMBER.fullmatch(tail) is not None
-    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from lxml import etree
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from zeep import Client, Settings, Transport
+from zeep import exceptions as zeep_exceptions
 from zeep.helpers import serialize_object
 from zeep.wsse.username import UsernameToken
 
@@ -42,6 +44,11 @@ log = logging.getLogger(__name__)
 
 WSDL_DIR = Path(__file__).resolve().parent / "wsdl"
 MAX_REPLY_BYTES = 50 * 1024 * 1024  # far above a 1000-record page (~1 MB); refuses runaway bodies
+# The deepest contract (Envelope/Body/reply/list/record/field/part) nests 7 elements; lxml alone
+# (huge_tree off) stops at 256, deeper than the recursive readers here should walk.
+MAX_XML_DEPTH = 64
+_DEEPER_THAN_MAX = etree.XPath("boolean(/" + "/".join(["*"] * (MAX_XML_DEPTH + 1)) + ")")
+_COUNTER = re.compile(r"[0-9]{1,9}")
 
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
@@ -65,6 +72,29 @@ _TRANSIENT_EXCEPTIONS = (
     requests.exceptions.ContentDecodingError,
 )
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+
+
+class _UnboundValues(logging.Filter):
+    """zeep turns a value its XSD type cannot hold ("12a" as an int) into None and logs the
+    failure, value included: the record is dropped here and counted per thread, so that
+    ``SoapClient.call`` raises a ContractError instead of returning data with holes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Error during xml -> python translation":
+            self.local.count = self.count() + 1
+            return False
+        return True
+
+    def count(self) -> int:
+        return getattr(self.local, "count", 0)
+
+
+_UNBOUND = _UnboundValues()
+logging.getLogger("zeep.xsd.types.simple").addFilter(_UNBOUND)
 
 
 class UnsafeXmlError(ContractError):
@@ -144,7 +174,15 @@ def parse_reply(content: bytes, *, where: str) -> etree._Element:
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:  # e.g. in a UTF-16 body
         raise UnsafeXmlError(f"reply from {where} carries a DOCTYPE; refused")
+    if _DEEPER_THAN_MAX(root):  # evaluated by libxml2, without recursion in Python
+        raise ContractError(f"reply from {where} nests deeper than {MAX_XML_DEPTH} elements")
     return root
+
+
+def is_counter(text: str) -> bool:
+    """True for a paging counter as the contracts write it: ASCII digits, at most nine (``isdigit``
+    alone lets "²" or 5,000 digits through to an ``int`` that fails)."""
+    return _COUNTER.fullmatch(text) is not None
 
 
 def _root_start(content: bytes) -> int:
@@ -414,7 +452,19 @@ class SoapClient:
         """Call ``operation`` and return zeep's binding of the reply as plain dicts and lists
         (values typed per the XSD: ints, datetimes ...). Convenient for small replies."""
         envelope = self._call_with_retries(operation, params)
-        result = self._binding.get(operation).process_reply(envelope)
+        unbound = _UNBOUND.count()
+        try:
+            result = self._binding.get(operation).process_reply(envelope)
+            failure = "a value its XSD type cannot hold" if _UNBOUND.count() > unbound else ""
+        except (ValueError, TypeError, ArithmeticError, zeep_exceptions.Error) as exc:
+            failure = type(exc).__name__
+        if failure:
+            # "12a" as an int, 5,000 digits, NaN as an int: a broken contract, not a None.
+            error = ContractError(
+                f"reply to {operation} at {self.address} does not bind to the WSDL ({failure})"
+            )
+            keep_shape(error, envelope, self.diagnosis)
+            raise error
         return serialize_object(result, target_cls=dict)
 
     def call_raw(self, operation: str, **params: Any) -> etree._Element:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from connectors.connection import ConnectionNotConfigured
 from connectors.errors import SourceError
 from lienthong import fees_cli, registry, render, report_cli
 from lienthong.landing import LandingError
-from lienthong.settings import Settings, SettingsError, load
+from lienthong.settings import Settings, SettingsError, demo_environ, load
 from warehouse.db import WarehouseNotReady
 
 log = logging.getLogger("lienthong")
@@ -79,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:  # alembic narrates every schema check at INFO
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        settings = load()
+        # Only the demo may run on the published demo key (lienthong.settings).
+        settings = load(demo_environ() if args.command == "demo" else os.environ)
         return COMMANDS[args.command](args, settings)
     except WarehouseNotReady as exc:
         # A reading command found nothing it may read; it created and migrated nothing.

@@ -38,7 +38,8 @@ def stand_in_connection(base_url: str, key: str) -> Connection:
         login=USERNAME,
         password=PASSWORD,
         schema=key,
-        extra={"dstcode": DSTCODE, "madonvi": DSTCODE},
+        # Plain http, said out loud: allowed to loopback only (connectors.connection).
+        extra={"protocol": "http", "dstcode": DSTCODE, "madonvi": DSTCODE},
     )
 
 
@@ -47,5 +48,5 @@ def stand_in_uri(base_url: str, key: str) -> str:
     parts = urlsplit(base_url)
     return (
         f"http://{quote(USERNAME)}:{quote(PASSWORD)}@{parts.hostname}:{parts.port}/{key}"
-        f"?dstcode={DSTCODE}&madonvi={DSTCODE}"
+        f"?protocol=http&dstcode={DSTCODE}&madonvi={DSTCODE}"
     )

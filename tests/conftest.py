@@ -1,4 +1,4 @@
-"""Shared fixtures: the PostgreSQL plugin, a demo-only pseudonym key, warehouses per backend."""
+"""Shared fixtures: the PostgreSQL plugin, a test-only pseudonym key, warehouses per backend."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import pytest
 
 pytest_plugins = ["tests.pg"]
 
-# Tests must never need a real secret; this key exists only for them.
-os.environ.setdefault("LIENTHONG_PSEUDONYM_KEY", "test-only-pseudonym-key-0123456789")
+# Tests must never need a real secret; this key exists only for them, whatever the shell exported.
+# They run as production does: not as the demo, which alone may use the published demo key.
+os.environ["LIENTHONG_PSEUDONYM_KEY"] = "test-only-pseudonym-key-0123456789"
+os.environ.pop("LIENTHONG_DEMO", None)
 TEST_KEY = os.environ["LIENTHONG_PSEUDONYM_KEY"].encode()
 
 

@@ -1,8 +1,10 @@
 """docker-compose.yml agrees with the code: one connection per registered source and one for the
-warehouse, database and broker URLs, the Celery deployment, the stores, the stand-ins profile.
+warehouse, database and broker URLs, the Celery deployment, the stores; it has no fallback for any
+secret or connection, and the demo (docker-compose.demo.yml with docker-compose.demo.env) is the
+only place with the stand-ins and demo-only values.
 
-No Docker engine is needed: the file is read as YAML, and `docker-compose config` (when the binary
-exists) validates it against the Compose schema without starting anything.
+No Docker engine is needed: the files are read as YAML, and `docker-compose config` (when the binary
+exists) validates them against the Compose schema without starting anything.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,12 +24,15 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from connectors.connection import get_connection
-from lienthong import orchestration
+from connectors.connection import ConnectionNotConfigured, get_connection
+from lienthong import orchestration, settings
 from lienthong.registry import SOURCES
 from lienthong.standins import stand_in_uri
 
-COMPOSE_FILE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DEMO_OVERRIDE = ROOT / "docker-compose.demo.yml"
+DEMO_ENV = ROOT / "docker-compose.demo.env"
 CONN_PREFIX = "AIRFLOW_CONN_"
 WAREHOUSE_CONN = f"{CONN_PREFIX}{orchestration.WAREHOUSE_CONN_ID.upper()}"
 AIRFLOW_COMMANDS = {
@@ -37,36 +43,105 @@ AIRFLOW_COMMANDS = {
     "airflow-triggerer": ["airflow", "triggerer"],
     "airflow-worker": ["airflow", "celery", "worker"],
 }
+# Every secret and every connection of the production file: none may have a fallback.
+REQUIRED = sorted(
+    {
+        "LIENTHONG_DB_PASSWORD",
+        "AIRFLOW_DB_PASSWORD",
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_FERNET_KEY",
+        "LIENTHONG_PSEUDONYM_KEY",
+    }
+    | {source.env_var for source in SOURCES.values()}
+)
+# What an operator sets for production (made-up values of the right form).
+PRODUCTION_ENV = {
+    "LIENTHONG_DB_PASSWORD": "Wh-0a8c1f3e9b7d",
+    "AIRFLOW_DB_PASSWORD": "Af-6d2e4b8c0a1f",
+    "AIRFLOW_JWT_SECRET": "jwt-3f9a0c7e1b5d2a4c",
+    "AIRFLOW_FERNET_KEY": "n8Q1wVx0Z3m5aP7sK9dF2hJ4lR6tY8uI0oE1cB3gN5k=",
+    "LIENTHONG_PSEUDONYM_KEY": "p3Xv9QmZt7LrK2wYc8NdF5hJ1sA6gB4e0uT9iO7yR3",
+} | {
+    source.env_var: f"https://center:pw@{key.replace('_', '-')}.example.gov.vn:443/api"
+    for key, source in SOURCES.items()
+}
 
 # $$ (a literal $), ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error};
 # one pass, so that an escaped "$${X}" is never read as a variable.
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 
-def _resolve(match: re.Match[str]) -> str:
-    if match[0] == "$$":
-        return "$"
-    return match["arg"] if match["op"] in {"-", ":-"} else ""
+class MissingVariable(LookupError):
+    """A ${NAME:?message} whose variable is unset or empty, as compose refuses it."""
 
 
-def interpolate_defaults(value: Any) -> Any:
-    """Resolve ${...} as compose would with an empty environment: the demo defaults.
+def interpolate(value: Any, env: Mapping[str, str]) -> Any:
+    """Resolve ${...} as compose does with ``env`` as the whole environment.
 
-    The caller's environment is ignored on purpose, so the checks see the file, not the shell.
+    The caller's environment is ignored on purpose, so the checks see the files, not the shell.
     """
-    if isinstance(value, str):
-        return _VARIABLE.sub(_resolve, value)
     if isinstance(value, list):
-        return [interpolate_defaults(item) for item in value]
+        return [interpolate(item, env) for item in value]
     if isinstance(value, dict):
-        return {key: interpolate_defaults(item) for key, item in value.items()}
-    return value
+        return {key: interpolate(item, env) for key, item in value.items()}
+    if not isinstance(value, str):
+        return value
+
+    def resolve(match: re.Match[str]) -> str:
+        if match[0] == "$$":
+            return "$"
+        name, op, arg = match["name"], match["op"] or "", match["arg"]
+        given = env.get(name)
+        unset = given is None or (op.startswith(":") and given == "")
+        if op.endswith("?") and unset:
+            raise MissingVariable(arg or name)
+        return arg if op.endswith("-") and unset else (given or "")
+
+    return _VARIABLE.sub(resolve, value)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines, # comments: the subset of compose's env-file syntax the demo uses."""
+    pairs = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value
+    return pairs
+
+
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Compose's merge of an override's services, for the keys the demo override uses: mappings
+    (environment, depends_on) merged key by key, anything else replaced."""
+    services = {name: dict(service) for name, service in base.items()}
+    for name, service in override.items():
+        target = services.setdefault(name, {})
+        for key, value in service.items():
+            if isinstance(value, dict) and isinstance(target.get(key), dict):
+                target[key] = {**target[key], **value}
+            else:
+                target[key] = value
+    return services
+
+
+def raw_services(path: Path) -> dict[str, dict[str, Any]]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["services"]  # resolves << merges
 
 
 @pytest.fixture(scope="module")
 def services() -> dict[str, dict[str, Any]]:
-    document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))  # resolves << merges
-    return interpolate_defaults(document["services"])
+    """The production file as an operator who set every secret and connection gets it."""
+    return interpolate(raw_services(COMPOSE_FILE), PRODUCTION_ENV)
+
+
+@pytest.fixture(scope="module")
+def demo_services() -> dict[str, dict[str, Any]]:
+    """The production file with the demo override, on the demo's values."""
+    demo = read_env_file(DEMO_ENV)
+    return merged(
+        interpolate(raw_services(COMPOSE_FILE), demo),
+        interpolate(raw_services(DEMO_OVERRIDE), demo),
+    )
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
@@ -100,27 +175,78 @@ def test_every_registered_source_has_a_connection_and_nothing_else_does(services
     assert not found - expected, f"{found - expected} name no source of lienthong.registry"
 
 
-def test_only_the_workers_hold_connections_and_the_pseudonym_key(services) -> None:
-    for name, service in services.items():
+@pytest.mark.parametrize("variant", ["production", "demo"])
+def test_only_the_workers_hold_connections_and_the_pseudonym_key(
+    services, demo_services, variant
+) -> None:
+    chosen = services if variant == "production" else demo_services
+    for name, service in chosen.items():
         secrets = {k for k in environment(service) if k.startswith(CONN_PREFIX) or "PSEUDONYM" in k}
         assert not secrets or name == "airflow-worker", f"{name} holds {secrets}"
-    assert "LIENTHONG_PSEUDONYM_KEY" in environment(services["airflow-worker"])
+    assert "LIENTHONG_PSEUDONYM_KEY" in environment(chosen["airflow-worker"])
 
 
-def test_source_connections_default_to_the_stand_ins(services) -> None:
-    port = stand_in_port(services)
-    published = {str(p).rsplit(":", 1)[-1] for p in services["stand-ins"]["ports"]}
+def test_every_secret_and_connection_is_required_without_a_fallback() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    uses = [m for m in _VARIABLE.finditer(text) if m["name"]]
+    for match in uses:
+        name = match["name"]
+        if name in REQUIRED or re.search(r"PASSWORD|SECRET|KEY|CONN", name):
+            assert match["op"] == ":?", f"{match[0]} has a fallback"
+            assert name in match["arg"], f"{match[0]} does not name its variable"
+    assert {m["name"] for m in uses} >= set(REQUIRED)
+    values = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    assert "demo" not in values.lower() and "stand-ins" not in values
+
+
+def test_the_stand_ins_are_only_in_the_demo_override(services, demo_services) -> None:
+    assert "stand-ins" not in services
+    for name, service in services.items():
+        assert "stand-ins" not in (service.get("depends_on") or {}), name
+    assert set(raw_services(DEMO_OVERRIDE)) == {"stand-ins", "airflow-worker"}
+    port = stand_in_port(demo_services)
+    published = {str(p).rsplit(":", 1)[-1] for p in demo_services["stand-ins"]["ports"]}
     assert str(port) in published, f"stand-ins listen on {port} but publish {published}"
-    worker = environment(services["airflow-worker"])
+    worker = environment(demo_services["airflow-worker"])
     for key, source in SOURCES.items():
         # Exactly what `lienthong simulate` prints for a stand-in reached as `stand-ins`.
         assert worker[source.env_var] == stand_in_uri(f"http://stand-ins:{port}", key)
 
 
-def test_the_stand_ins_are_a_trial_profile_nobody_depends_on(services) -> None:
-    assert services["stand-ins"]["profiles"] == ["trial"]
-    for name, service in services.items():
-        assert "stand-ins" not in (service.get("depends_on") or {}), name
+def test_the_demo_values_work_only_with_the_demo_override(
+    services, demo_services, monkeypatch
+) -> None:
+    """The demo worker's key and plain-http stand-ins are accepted; the same values in the
+    production file, without the override's switches, are refused."""
+    demo_worker = environment(demo_services["airflow-worker"])
+    assert demo_worker["LIENTHONG_DEMO"] == "1"
+    assert demo_worker["LIENTHONG_PSEUDONYM_KEY"] == settings.DEMO_PSEUDONYM_KEY
+    assert settings.load(demo_worker).pseudonym_key == settings.DEMO_PSEUDONYM_KEY.encode()
+    one_stop = SOURCES["one_stop"].conn_id
+    for name, value in demo_worker.items():
+        monkeypatch.setenv(name, value)
+    assert get_connection(one_stop).base_url == "http://stand-ins:8765/one_stop"
+
+    without = environment(
+        interpolate(raw_services(COMPOSE_FILE), read_env_file(DEMO_ENV))["airflow-worker"]
+    )
+    assert "LIENTHONG_DEMO" not in without
+    with pytest.raises(settings.SettingsError, match="published demo key"):
+        settings.load(without)
+    for name in ("LIENTHONG_DEMO", "LIENTHONG_DEMO_PLAIN_HTTP_HOSTS"):
+        monkeypatch.delenv(name)
+    with pytest.raises(ConnectionNotConfigured, match="plain http to 'stand-ins'"):
+        _ = get_connection(one_stop, without).base_url
+
+
+def test_one_demo_key_everywhere() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"DEMO_PSEUDONYM_KEY := {settings.DEMO_PSEUDONYM_KEY}\n" in makefile
+    assert read_env_file(DEMO_ENV)["LIENTHONG_PSEUDONYM_KEY"] == settings.DEMO_PSEUDONYM_KEY
+    # The image carries no secret of its own: everything comes from the environment.
+    for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        if line.startswith(("ENV", "ARG", " ")):
+            assert not re.search(r"PASSWORD|SECRET|_KEY\b|CONN_", line), line
 
 
 def test_the_warehouse_connection_is_the_warehouse_server(services) -> None:
@@ -201,31 +327,59 @@ def test_airflow_starts_after_its_databases_and_broker(services) -> None:
         assert "healthcheck" in services[name]
 
 
-def test_published_ports_are_loopback_only(services) -> None:
-    for name, service in services.items():
+def test_published_ports_are_loopback_only(demo_services) -> None:
+    for name, service in demo_services.items():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port}"
 
 
-def test_interpolate_defaults_follows_compose_rules() -> None:
-    assert interpolate_defaults("a${X:-b}c${Y}d$${Z}") == "abcd${Z}"
-    assert interpolate_defaults({"k": ["${X-v}", 1]}) == {"k": ["v", 1]}
+def test_interpolate_follows_compose_rules() -> None:
+    assert interpolate("a${X:-b}c${Y}d$${Z}", {}) == "abcd${Z}"
+    assert interpolate({"k": ["${X-v}", 1]}, {}) == {"k": ["v", 1]}
+    assert interpolate("${X:-d}${Y-d}", {"X": "", "Y": ""}) == "d"
+    assert interpolate("${X:?X is not set}", {"X": "x"}) == "x"
+    for env in ({}, {"X": ""}):
+        with pytest.raises(MissingVariable, match="X is not set"):
+            interpolate("${X:?X is not set}", env)
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "trial"]], ids=["production", "trial"])
-def test_docker_compose_accepts_the_file(profile) -> None:
+def docker_compose(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("docker-compose")
     if binary is None:
         # CI installs the binary (.ci/run): there a missing one is a broken pipeline, not a skip.
         if os.environ.get("CI", "").lower() not in {"", "0", "false"}:
             pytest.fail("docker-compose is not installed in CI")
         pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
-    result = subprocess.run(
-        [binary, "-f", str(COMPOSE_FILE), *profile, "config", "-q"],
-        cwd=COMPOSE_FILE.parent,
+    return subprocess.run(
+        [binary, *args, "config", "-q"],
+        cwd=ROOT,
+        # Only what is given: neither the shell's variables nor a .env beside the file count.
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/")} | dict(env),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_docker_compose_accepts_production_with_every_secret_set(tmp_path) -> None:
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    result = docker_compose("--env-file", str(empty), "-f", str(COMPOSE_FILE), env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_docker_compose_refuses_production_without_a_secret(tmp_path, missing) -> None:
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = docker_compose("--env-file", str(empty), "-f", str(COMPOSE_FILE), env=env)
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_docker_compose_accepts_the_demo_override_alone() -> None:
+    files = ("-f", str(COMPOSE_FILE), "-f", str(DEMO_OVERRIDE))
+    result = docker_compose("--env-file", str(DEMO_ENV), *files, env={})
     assert result.returncode == 0, result.stderr

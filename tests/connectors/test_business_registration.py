@@ -144,7 +144,7 @@ def _page(trang: int, so_ban_ghi: int, total: int, records: str = "") -> bytes:
 )
 @responses.activate
 def test_replies_breaking_the_paging_contract_fail_cleanly(body, message):
-    responses.post("http://br.test/business_registration", body=body)
+    responses.post("https://br.test/business_registration", body=body)
     conn = Connection(
         conn_id="x", host="br.test", login="u", password="p", schema="business_registration"
     )

@@ -28,7 +28,8 @@ def test_uri_is_parsed_and_percent_decoded() -> None:
     assert conn.password == PASSWORD
     assert conn.schema == "one_stop"
     assert conn.extra == {"dstcode": "000.00.01.H22", "madonvi": "000.00.12.H22"}
-    assert conn.base_url == "http://one-stop.example:8765/one_stop"
+    # Airflow's "http" connection type asks for no protocol: a remote host is reached over TLS.
+    assert conn.base_url == "https://one-stop.example:8765/one_stop"
 
 
 def test_uri_extra_can_be_airflow_json_param() -> None:
@@ -47,7 +48,7 @@ def test_uri_keeps_host_case_and_dashed_scheme_becomes_underscore() -> None:
 
     assert conn.host == "Host.Example"
     assert conn.conn_type == "my_type"
-    assert conn.base_url == "http://Host.Example"  # not http(s): plain http
+    assert conn.base_url == "https://Host.Example"  # not http(s): the default, https
 
 
 def test_json_form_with_extra_as_string() -> None:
@@ -131,7 +132,8 @@ def test_base_url_variants() -> None:
     assert Connection("c", "http", host="h", extra={"protocol": "https"}).base_url == "https://h"
     assert Connection("c", "http", host="https://h").base_url == "https://h"
     assert Connection("c", "http", host="::1", port=8765).base_url == "http://[::1]:8765"
-    assert Connection("c", "http", host="h", schema="/api/v1/").base_url == "http://h/api/v1"
+    assert Connection("c", "http", host="h", schema="/api/v1/").base_url == "https://h/api/v1"
+    assert Connection("c", "http", host="127.0.0.1").base_url == "http://127.0.0.1"
     with pytest.raises(ConnectionNotConfigured, match="no host"):
         _ = Connection("c").base_url
     with pytest.raises(ConnectionNotConfigured, match="ftp"):

@@ -16,7 +16,7 @@ from connectors.driving_licence import DrivingLicenceConnector, receive_dates
 from connectors.errors import AuthError, ContractError, TransientError
 from connectors.rest import RestClient, RetryPolicy
 
-BASE = "http://gplx.test:8080/apiDVC-GPLX/tcdbdvcdata"
+BASE = "https://gplx.test:8080/apiDVC-GPLX/tcdbdvcdata"
 LOGIN = f"{BASE}/mapi/login"
 SERVICE = f"{BASE}/mapi/g"
 PASSWORD = "pw-S3CRET"

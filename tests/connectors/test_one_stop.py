@@ -13,7 +13,7 @@ from connectors.errors import AuthError, ContractError
 from connectors.one_stop import OneStopConnector
 from connectors.rest import RestClient, RetryPolicy
 
-BASE = "http://one-stop.test:8765/one_stop"
+BASE = "https://one-stop.test:8765/one_stop"
 LOGIN = f"{BASE}/api/login"
 SERVICE = f"{BASE}/api/service"
 PASSWORD = "pw-S3CRET"

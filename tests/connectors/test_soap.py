@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from connectors.errors import AuthError, ContractError, TransientError
+from connectors.errors import AuthError, ContractError, PageShape, TransientError
 from connectors.rest import RetryPolicy
 from connectors.soap import (
     SOAP11_ENV,
@@ -142,6 +142,21 @@ def test_bound_call_gives_typed_values(client):
     (record,) = reply["DanhSachHoSo"]["HoSo"]
     assert reply["TongSoBanGhi"] == 1
     assert record["NgayCapNhat"].isoformat() == "2019-01-02T08:00:00+07:00"
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "value",
+    ["12a", "9" * 5000, "NaN"],
+    ids=["not a number", "5,000 digits", "NaN"],
+)
+def test_a_bound_value_its_xsd_type_cannot_hold_is_a_contract_error(client, value):
+    responses.post(URL, body=OK.replace("<TongSoBanGhi>1<", f"<TongSoBanGhi>{value}<"))
+    with pytest.raises(ContractError, match="does not bind to the WSDL") as caught:
+        client.call("LayDanhSachHoSo", **ARGS)
+    assert len(responses.calls) == 1
+    assert isinstance(caught.value.page, PageShape)  # its shape, for the pipeline to keep
+    assert value not in str(caught.value.page)
 
 
 @responses.activate

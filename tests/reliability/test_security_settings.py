@@ -1,10 +1,12 @@
 """Security settings that must not drift: TLS verification cannot be turned off (a connection
-that tries is refused, loudly), and the bandit rules stay on for the product's code."""
+that tries is refused, loudly), remote hosts are reached over https only (plain http is for
+loopback), and the bandit rules stay on for the product's code."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -14,6 +16,7 @@ import pytest
 
 from connectors.connection import Connection, ConnectionNotConfigured, get_connection
 from connectors.rest import RestClient
+from connectors.soap import SoapClient
 from lienthong.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +81,80 @@ def test_a_sync_with_tls_turned_off_fails_at_once_with_the_reason(monkeypatch, t
     assert main(["sync", "one_stop", "--since", "2019-01-01", "--until", "2019-01-02"]) == 2
     err = capsys.readouterr().err
     assert "TLS verification off" in err and "demo-secret" not in err
+
+
+PLAIN_HTTP_TO_REMOTE = [
+    Connection(
+        "lienthong_one_stop", host="motcua.example", password="pw", extra={"protocol": "http"}
+    ),
+    Connection("lienthong_one_stop", host="http://motcua.example", password="pw"),
+    Connection("lienthong_one_stop", host="10.0.0.5", password="pw", extra={"protocol": "HTTP"}),
+    Connection("lienthong_one_stop", host="stand-ins", password="pw", extra={"protocol": "http"}),
+    get_connection(
+        "lienthong_one_stop",
+        {"AIRFLOW_CONN_LIENTHONG_ONE_STOP": "http://u:pw@motcua.example:80/?protocol=http"},
+    ),
+]
+
+
+@pytest.mark.parametrize("connection", PLAIN_HTTP_TO_REMOTE, ids=lambda c: c.host)
+def test_plain_http_to_a_remote_host_is_refused_with_the_reason(connection):
+    with pytest.raises(ConnectionNotConfigured, match="plain http to .* unencrypted") as caught:
+        _ = connection.base_url
+    assert "loopback" in str(caught.value) and "pw" not in str(caught.value)
+    with pytest.raises(ConnectionNotConfigured):  # every client builds from .base_url
+        RestClient.for_connection(connection)
+    with pytest.raises(ConnectionNotConfigured):
+        SoapClient.for_connection(connection, "business_registration", "{x}Binding")
+
+
+def test_remote_hosts_get_https_unasked_and_loopback_may_speak_http():
+    for conn_type in ("http", "https"):
+        assert Connection("c", conn_type, host="motcua.example").base_url.startswith("https://")
+    for host in ("127.0.0.1", "127.8.9.10", "::1", "localhost", "LOCALHOST"):
+        plain = Connection("c", host=host, extra={"protocol": "http"}).base_url
+        assert plain.startswith("http://"), host
+        assert Connection("c", host=host).base_url.startswith("http://"), host  # unasked: http
+        assert Connection("c", host=host, extra={"protocol": "https"}).base_url.startswith(
+            "https://"
+        )
+    for near_miss in ("localhost.example", "127.0.0.1.nip.io", "0.0.0.0", "::ffff:10.0.0.1"):  # noqa: S104
+        with pytest.raises(ConnectionNotConfigured, match="plain http"):
+            _ = Connection("c", host=near_miss, extra={"protocol": "http"}).base_url
+
+
+def test_only_the_demo_may_name_hosts_for_plain_http(monkeypatch):
+    """The demo compose override reaches its stand-ins by container name: it alone sets both
+    LIENTHONG_DEMO=1 and the hosts; one without the other allows nothing."""
+    stand_ins = Connection("lienthong_one_stop", host="stand-ins", extra={"protocol": "http"})
+    monkeypatch.setenv("LIENTHONG_DEMO_PLAIN_HTTP_HOSTS", "stand-ins")
+    with pytest.raises(ConnectionNotConfigured, match="plain http"):
+        _ = stand_ins.base_url
+    monkeypatch.setenv("LIENTHONG_DEMO", "1")
+    assert stand_ins.base_url == "http://stand-ins"
+    other = Connection("lienthong_one_stop", host="motcua.example", extra={"protocol": "http"})
+    with pytest.raises(ConnectionNotConfigured, match="plain http"):
+        _ = other.base_url
+    monkeypatch.delenv("LIENTHONG_DEMO_PLAIN_HTTP_HOSTS")
+    with pytest.raises(ConnectionNotConfigured, match="plain http"):
+        _ = stand_ins.base_url
+
+
+def test_a_sync_over_plain_http_to_a_remote_host_fails_before_any_connection(
+    monkeypatch, tmp_path, capsys
+):
+    monkeypatch.setenv("LIENTHONG_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LIENTHONG_ONE_STOP",
+        "http://demo:demo-secret@motcua.example:80/one_stop?protocol=http&dstcode=000.00.01.H22",
+    )
+    looked_up = []
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kw: looked_up.append(args) or [])
+    assert main(["sync", "one_stop", "--since", "2019-01-01", "--until", "2019-01-02"]) == 2
+    err = capsys.readouterr().err
+    assert "plain http to 'motcua.example'" in err and "demo-secret" not in err
+    assert "Traceback" not in err
+    assert looked_up == []  # the password never left the process
 
 
 def test_ruff_runs_the_bandit_rules_and_ignores_none_of_the_sql_or_tls_ones():
