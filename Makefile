@@ -16,7 +16,10 @@ STAMP := $(VENV)/.install-stamp
 # Pseudonymisation needs a key; outside production a fixed, clearly fake one keeps demo and test runs
 # reproducible. Only the demo and test commands see it, and only when the caller set none.
 DEMO_PSEUDONYM_KEY := demo-only-key-not-secret-never-use-in-production
-WITH_DEMO_KEY := LIENTHONG_PSEUDONYM_KEY="$${LIENTHONG_PSEUDONYM_KEY:-$(DEMO_PSEUDONYM_KEY)}"
+# Likewise the MAC key of the landing store's manifests.
+DEMO_LANDING_KEY := demo-only-landing-key-not-secret-never-use-in-production
+WITH_DEMO_KEY := LIENTHONG_PSEUDONYM_KEY="$${LIENTHONG_PSEUDONYM_KEY:-$(DEMO_PSEUDONYM_KEY)}" \
+	LIENTHONG_LANDING_KEY="$${LIENTHONG_LANDING_KEY:-$(DEMO_LANDING_KEY)}"
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test lint lock clean airflow

@@ -1,4 +1,4 @@
-"""Shared fixtures: the PostgreSQL plugin, a demo-only pseudonym key, warehouses per backend."""
+"""Shared fixtures: the PostgreSQL plugin, demo-only keys, warehouses per backend."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ pytest_plugins = ["tests.pg"]
 # Tests must never need a real secret; this key exists only for them.
 os.environ.setdefault("LIENTHONG_PSEUDONYM_KEY", "test-only-pseudonym-key-0123456789")
 TEST_KEY = os.environ["LIENTHONG_PSEUDONYM_KEY"].encode()
+os.environ.setdefault("LIENTHONG_LANDING_KEY", "test-only-landing-key-0123456789abcdef")
 
 
 @pytest.fixture
