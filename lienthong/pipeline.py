@@ -18,6 +18,7 @@ mapping with the key `load` takes from the source's connection itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import weakref
@@ -197,7 +198,9 @@ def _connector(source: Source, connection: Connection | None):
 def _record_key(source: Source, connection: Connection | None) -> bytes | None:
     """The key the source signs its records with, from its connection (looked up only then)."""
     connector = load_object(source.connector)
-    if not connector.signs_records:
+    while isinstance(connector, functools.partial):  # a connector with preset arguments
+        connector = connector.func
+    if not getattr(connector, "signs_records", False):
         return None
     return connector.record_key(connection or get_connection(source.conn_id))
 
