@@ -166,7 +166,7 @@ def read_window(root: Any, source: str, window: Window, key: bytes | None = None
     where = f"{source} {window_key(window)}"
     try:
         doc = json.loads((root / source / window_key(window) / MANIFEST).read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # a crafted file, not a traceback
         raise LandingIntegrityError(
             f"the landing manifest of {where} is unreadable: {exc}"
         ) from None

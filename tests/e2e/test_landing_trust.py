@@ -256,6 +256,10 @@ TAMPERING = {
     "manifest_edited": (_edit_manifest_counts, "does not verify"),
     "manifest_of_another_window": (_substitute_manifest, "belongs to vietinbank"),
     "manifest_without_mac": (_strip_mac, "carries no MAC"),
+    "manifest_nested_too_deep": (
+        lambda root: (window_dir(root, WINDOW) / landing.MANIFEST).write_text("[" * 100_000),
+        "unreadable",
+    ),
     "manifest_not_json": (
         lambda root: (window_dir(root, WINDOW) / landing.MANIFEST).write_text("{"),
         "unreadable",
