@@ -18,7 +18,10 @@ STAMP := $(VENV)/.install-stamp
 # they are the demo (LIENTHONG_DEMO=1): lienthong refuses this published key anywhere else. The
 # tests bring their own key (tests/conftest.py).
 DEMO_PSEUDONYM_KEY := demo-only-key-not-secret-never-use-in-production
-WITH_DEMO_KEY := LIENTHONG_DEMO=1 LIENTHONG_PSEUDONYM_KEY="$${LIENTHONG_PSEUDONYM_KEY:-$(DEMO_PSEUDONYM_KEY)}"
+# Likewise the MAC key of the landing store's manifests.
+DEMO_LANDING_KEY := demo-only-landing-key-not-secret-never-use-in-production
+WITH_DEMO_KEY := LIENTHONG_DEMO=1 LIENTHONG_PSEUDONYM_KEY="$${LIENTHONG_PSEUDONYM_KEY:-$(DEMO_PSEUDONYM_KEY)}" \
+	LIENTHONG_LANDING_KEY="$${LIENTHONG_LANDING_KEY:-$(DEMO_LANDING_KEY)}"
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test lint lock clean airflow

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from connectors.connection import Connection
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -49,6 +52,15 @@ class Connector(ABC):
 
     streams: ClassVar[tuple[str, ...]] = ()
     windowed_streams: ClassVar[tuple[str, ...]] = ()
+    # True when the source signs each record with a key of its connection: the pipeline then
+    # asks `record_key` for it wherever records are mapped (`load` included), and the mapping
+    # verifies every record itself.
+    signs_records: ClassVar[bool] = False
+
+    @classmethod
+    def record_key(cls, connection: Connection) -> bytes | None:
+        """The key the source signs its records with, from ``connection``; None if unsigned."""
+        return None
 
     @abstractmethod
     def fetch(self, stream: str, window: Window | None = None) -> Iterator[list[Record]]:

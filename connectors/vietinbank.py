@@ -3,16 +3,16 @@ queries and signed daily statements.
 
 Every reply's checksum is verified before anything in it is used: a reply that fails breaks the
 contract and fails the batch (ContractError), as a forged or altered page must not load at all.
-Every transaction and statement carries its own checksum too; its verdict is written into the
-record (`VERDICT`) and the mapping quarantines any record whose verdict is not "valid", so a
-forged payment is kept for inspection but never counted. The shared secret never leaves this
-object: it is not logged, not put in a record, not in an error message.
+Every transaction and statement carries its own checksum too. The connector passes each one on
+as the gateway sent it — the signed fields, the checksum (`ChuKy`) and a statement's file text
+(`NoiDung`) — and writes no verdict: the mapping verifies every record itself, with the key
+`record_key` takes from the connection where the record is loaded, so nothing kept in the
+landing store between extract and load can make a record trusted. The shared secret never
+leaves this object and that key: it is not logged, not put in a record, not in an error message.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import secrets
 import time
@@ -34,9 +34,6 @@ STATEMENTS_PATH = "api/v1/sao-ke"
 MAX_PAGE_SIZE = 500  # SoBanGhi accepted by the gateway: 1..500
 STATEMENT_DAYS = 31  # days of statements one call may ask for
 OK, TOKEN_EXPIRED = "00", "11"
-# The record field the connector writes its checksum verdict into: "valid", "invalid" (the
-# checksum does not match) or "missing". Always overwritten, whatever the source sent.
-VERDICT = "_lienthong_signature"
 
 
 def local_stamp(instant: datetime) -> str:
@@ -59,6 +56,18 @@ class VietinbankConnector(Connector):
 
     streams = ("transactions", "statements")
     windowed_streams = streams
+    signs_records = True
+
+    @classmethod
+    def record_key(cls, connection: Connection) -> bytes:
+        """The shared secret (extra.secret, else the password): the key of every checksum."""
+        secret = connection.extra.get("secret") or connection.password
+        if not connection.login or not secret:
+            raise ConnectionNotConfigured(
+                f"connection {connection.conn_id!r} needs the partner code as its login and the "
+                "shared secret as its password (or extra.secret) for the Vietinbank gateway"
+            )
+        return str(secret).encode("utf-8")
 
     def __init__(
         self,
@@ -70,15 +79,9 @@ class VietinbankConnector(Connector):
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be within 1..{MAX_PAGE_SIZE}, got {page_size}")
-        secret = connection.extra.get("secret") or connection.password
-        if not connection.login or not secret:
-            raise ConnectionNotConfigured(
-                f"connection {connection.conn_id!r} needs the partner code as its login and the "
-                "shared secret as its password (or extra.secret) for the Vietinbank gateway"
-            )
+        self._secret = self.record_key(connection)
         self.partner = str(connection.login)
         self.page_size = page_size
-        self._secret = str(secret).encode("utf-8")
         self._clock = clock
         self._owns_client = client is None
         self._client = client or RestClient.for_connection(connection)
@@ -88,7 +91,7 @@ class VietinbankConnector(Connector):
         return f"VietinbankConnector(partner={self.partner!r}, base={self._client.base_url!r})"
 
     def fetch(self, stream: str, window: Window | None = None) -> Iterator[list[Record]]:
-        """Yield pages of raw records of ``stream`` for ``window``, each with its verdict."""
+        """Yield pages of raw records of ``stream`` for ``window``, as signed by the gateway."""
         self.check_request(stream, window)  # here, not in the generator: fail at the call
         if stream == "transactions":
             return self._transactions(window)
@@ -108,8 +111,7 @@ class VietinbankConnector(Connector):
             total_pages_key="TongSoTrang",
             page_size=self.page_size,
         )
-        for rows in pages:
-            yield [self._judged(row) for row in rows]
+        yield from pages
 
     def _transaction_page(self, params: dict[str, Any], page: int) -> dict[str, Any]:
         body = {**params, "Trang": page, "SoBanGhi": self.page_size}
@@ -132,16 +134,6 @@ class VietinbankConnector(Connector):
             )
         return reply
 
-    def _judged(self, row: Record) -> Record:
-        given = row.get(signing.CHECKSUM)
-        if given in (None, ""):
-            verdict = "missing"
-        elif signing.matches(self._secret, signing.fields(row, signing.TRANSACTION), given):
-            verdict = "valid"
-        else:
-            verdict = "invalid"
-        return {**row, VERDICT: verdict}
-
     # -- statements ----------------------------------------------------------------------------
     def _statements(self, window: Window) -> Iterator[list[Record]]:
         for first, last in statement_days(window):
@@ -158,27 +150,14 @@ class VietinbankConnector(Connector):
                 yield statements
 
     def _statement(self, entry: Record) -> Record:
-        """One statement file as a record: its header fields, its lines and the verdict."""
-        content = entry.get("NoiDung")
-        if not isinstance(content, str):
+        """One statement file as sent: header fields, file text (`NoiDung`) and checksum.
+
+        The text is kept whole, not parsed here: the checksum covers its digest (`BamTep`), so
+        only the text itself lets `load` verify the lines it counts.
+        """
+        if not isinstance(entry.get("NoiDung"), str):
             raise ContractError("a statement has no text content (NoiDung)", payload=entry)
-        # The digest binds the content to the checksum, which covers BamTep, not the content.
-        digest_ok = signing.matches_digest(content, entry.get("BamTep"))
-        checksum = entry.get(signing.CHECKSUM)
-        if checksum in (None, ""):
-            verdict = "missing"
-        elif digest_ok and signing.matches(
-            self._secret, signing.fields(entry, signing.STATEMENT_FILE), checksum
-        ):
-            verdict = "valid"
-        else:
-            verdict = "invalid"
-        record = {k: v for k, v in entry.items() if k != "NoiDung"}
-        # Surplus cells go under a named key: a None key would break JSON with sorted keys.
-        rows = csv.DictReader(io.StringIO(content), restkey="_extra_cells")
-        record["DongSaoKe"] = list(rows)
-        record[VERDICT] = verdict
-        return record
+        return dict(entry)
 
     # -- calls ---------------------------------------------------------------------------------
     def _call(

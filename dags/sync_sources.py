@@ -150,11 +150,14 @@ def build(source: Source) -> None:
             from lienthong.pipeline import load as load_window
 
             window = _window(source, context)
+            # The connection's key verifies signed records here: extract's output is not trusted.
+            conn = orchestration.airflow_connection(source.conn_id)
             results = load_window(
                 source.key,
                 window,
                 orchestration.task_settings(),
                 root=ObjectStoragePath(orchestration.landing_url()),
+                connection=orchestration.source_connection(conn) if conn else None,
                 run_id=_run_id(context),
                 # A task runner's child would re-run the `airflow` command that started it and
                 # die there (lienthong/mapper.py): map in the task's own process.

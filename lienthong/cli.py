@@ -16,7 +16,7 @@ from connectors.base import LOCAL_TZ
 from connectors.connection import ConnectionNotConfigured
 from connectors.errors import SourceError
 from lienthong import fees_cli, registry, render, report_cli
-from lienthong.landing import LandingError
+from lienthong.landing import LandingError, LandingIntegrityError
 from lienthong.settings import Settings, SettingsError, demo_environ, load
 from warehouse.db import WarehouseNotReady
 
@@ -87,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A reading command found nothing it may read; it created and migrated nothing.
         print(f"lienthong: error: {exc}", file=sys.stderr)
         return report_cli.EXIT_NOT_READY
+    except LandingIntegrityError as exc:
+        # Someone with write access to the landing store changed a window: nothing of the
+        # refused stream was loaded, its audit row says why. Not a configuration error.
+        print(f"lienthong: error: {exc}", file=sys.stderr)
+        return 4
     except (SettingsError, ConnectionNotConfigured, SourceError, LandingError, ValueError) as exc:
         print(f"lienthong: error: {exc}", file=sys.stderr)
         return 2

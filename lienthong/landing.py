@@ -9,6 +9,12 @@ _manifest.json`, written last: a window without a manifest is an incomplete extr
 be loaded. Pages hold records after the stream's redaction (ID numbers replaced by their keyed
 hash, names and certificate content dropped): raw personal data never lands.
 
+Write access to the store must not be enough to change what loads: the manifest lists each
+page's SHA-256 and carries an HMAC-SHA256 over its whole content under LIENTHONG_LANDING_KEY,
+a key the store never holds. `read_pages` checks the MAC, the folder's listing and each page's
+digest as it reads them; an edited, added, removed or substituted page, or an edited manifest,
+raises `LandingIntegrityError`.
+
 A reply that breaks the contract fails its batch; the page is kept for diagnosis under
 `<base>/_diagnosis/<source>/<stream>/<UTC time>.json`, redacted the same way (and ID-like digit
 runs masked wherever they are, since a broken contract may have moved a field); a SOAP reply
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -32,10 +39,16 @@ from upath import UPath
 
 from connectors.base import Window
 from connectors.errors import ContractError, PageShape, is_secret_key
+from lienthong.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
+MANIFEST_FORMAT = 2  # 2: authenticated (format 1 had no MAC and is refused)
+KEY_VARIABLE = "LIENTHONG_LANDING_KEY"
+MIN_KEY_LENGTH = 32
+# Domain separation: a MAC of a manifest can never be taken for any other HMAC under the key.
+_MAC_LABEL = b"lienthong landing manifest v2\n"
 DIAGNOSIS = "_diagnosis"
 # CMND 9, CCCD 12, tax code 10 or 13 digits; 14-digit yyyyMMddHHmmss stamps are left alone.
 _ID_LIKE = re.compile(r"(?<!\d)\d{9,13}(?!\d)")
@@ -45,6 +58,37 @@ _LONG_TEXT = 2000
 
 class LandingError(RuntimeError):
     """The landing store cannot serve a window (missing, incomplete or corrupted)."""
+
+
+class LandingIntegrityError(LandingError):
+    """The window's content fails verification: a page or the manifest was edited, added,
+    removed or substituted, or written under another key. Never retried, never loaded."""
+
+
+def landing_key(environ: Mapping[str, str] = os.environ) -> bytes:
+    """The MAC key of the store's manifests, from the environment (a secret store in production).
+
+    There is no fallback: `make demo` and `make test` set a demo-only value themselves.
+    """
+    key = environ.get(KEY_VARIABLE, "")
+    if not key:
+        raise SettingsError(
+            f"{KEY_VARIABLE} is not set: it authenticates the landing store's manifests "
+            "(set it from a secret store; `make demo` and `make test` use a demo-only key)"
+        )
+    if len(key) < MIN_KEY_LENGTH:
+        raise SettingsError(
+            f"{KEY_VARIABLE} is too short: use at least {MIN_KEY_LENGTH} characters"
+        )
+    return key.encode()
+
+
+def manifest_mac(key: bytes, document: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 of a manifest's content (every field but the MAC, canonical JSON): the page
+    names and digests, record counts, source and window."""
+    content = {k: v for k, v in document.items() if k != "mac"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, _MAC_LABEL + canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def landing_root(url: str | None = None) -> UPath:
@@ -70,9 +114,11 @@ class StreamManifest:
 class WindowWriter:
     """Writes one window's pages; `commit()` writes the manifest that makes them loadable."""
 
-    def __init__(self, root: Any, source: str, window: Window) -> None:
+    def __init__(self, root: Any, source: str, window: Window, key: bytes) -> None:
         self.dir = root / source / window_key(window)
+        self.source = source
         self.window = window
+        self._key = key
         self.streams: dict[str, StreamManifest] = {}
         # Re-extracting a window replaces it: stale pages must not mix with fresh ones.
         if self.dir.exists():
@@ -92,34 +138,89 @@ class WindowWriter:
         manifest.records += len(records)
 
     def commit(self) -> dict[str, Any]:
-        doc = {
+        doc: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "source": self.source,
+            "window_key": window_key(self.window),
             "window": [self.window.start.isoformat(), self.window.end.isoformat()],
             "streams": {k: vars(v) for k, v in self.streams.items()},
         }
+        doc["mac"] = manifest_mac(self._key, doc)
         (self.dir / MANIFEST).write_text(json.dumps(doc, indent=1))
         return doc
 
 
-def read_window(root: Any, source: str, window: Window) -> dict[str, Any]:
-    """The manifest of a window; LandingError when it was never (completely) extracted."""
-    path = root / source / window_key(window) / MANIFEST
-    if not path.exists():
+def require_extract(root: Any, source: str, window: Window) -> None:
+    """LandingError when the window was never (completely) extracted: nothing to verify yet."""
+    if not (root / source / window_key(window) / MANIFEST).exists():
         raise LandingError(
             f"no complete extract of {source} for {window_key(window)} in {root}: run extract first"
         )
-    return json.loads(path.read_text())
 
 
-def read_pages(root: Any, source: str, window: Window, stream: str) -> Iterator[list[dict]]:
-    """The stream's pages in order, each checked against the manifest's digest."""
-    manifest = read_window(root, source, window)["streams"].get(stream)
-    if manifest is None:
-        return
+def read_window(root: Any, source: str, window: Window, key: bytes | None = None) -> dict[str, Any]:
+    """The window's manifest, verified: its MAC under ``key`` (default: LIENTHONG_LANDING_KEY),
+    and that it is this source's and this window's. LandingError when there is none."""
+    require_extract(root, source, window)
+    key = key if key is not None else landing_key()
+    where = f"{source} {window_key(window)}"
+    try:
+        doc = json.loads((root / source / window_key(window) / MANIFEST).read_text())
+    except (OSError, ValueError, RecursionError) as exc:  # a crafted file, not a traceback
+        raise LandingIntegrityError(
+            f"the landing manifest of {where} is unreadable: {exc}"
+        ) from None
+    mac = doc.get("mac") if isinstance(doc, dict) else None
+    if not isinstance(mac, str):
+        raise LandingIntegrityError(
+            f"the landing manifest of {where} carries no MAC (edited, or written before "
+            "manifests were authenticated): refused; run extract again"
+        )
+    if not hmac.compare_digest(manifest_mac(key, doc).encode(), mac.encode("utf-8", "replace")):
+        raise LandingIntegrityError(
+            f"the landing manifest of {where} does not verify under {KEY_VARIABLE}: it was "
+            "edited or substituted, or written with another key; refused"
+        )
+    # Authentic, but perhaps another window's manifest copied here: it must name this one.
+    if doc.get("source") != source or doc.get("window_key") != window_key(window):
+        raise LandingIntegrityError(
+            f"the landing manifest of {where} belongs to {doc.get('source')} "
+            f"{doc.get('window_key')}: substituted; refused"
+        )
+    return doc
+
+
+def read_pages(
+    root: Any, source: str, window: Window, stream: str, key: bytes | None = None
+) -> Iterator[list[dict]]:
+    """The stream's pages in order, verified where they are read: the manifest's MAC first,
+    then the stream's folder against the manifest's list, then each page against its digest
+    as it is read. Lazy: nothing is checked (or raised) before the first page is asked for,
+    so the failure lands inside the load batch that asked, and in its audit row."""
+    manifest = read_window(root, source, window, key)["streams"].get(stream) or {}
+    names, digests = list(manifest.get("pages", [])), list(manifest.get("digests", []))
     base = root / source / window_key(window)
-    for name, digest in zip(manifest["pages"], manifest["digests"], strict=True):
-        body = (base / name).read_bytes()
-        if hashlib.sha256(body).hexdigest() != digest:
-            raise LandingError(f"landing page {name} of {source} does not match its manifest")
+    where = f"{source} {window_key(window)}"
+    if len(names) != len(digests):
+        raise LandingIntegrityError(f"the landing manifest of {where} lists {stream} unevenly")
+    folder = base / stream
+    present = {f"{stream}/{p.name}" for p in folder.iterdir()} if folder.exists() else set()
+    if extra := sorted(present - set(names)):
+        raise LandingIntegrityError(
+            f"landing page {extra[0]} of {where} is not in the manifest: added; refused"
+        )
+    for name, digest in zip(names, digests, strict=True):
+        try:
+            body = (base / name).read_bytes()
+        except FileNotFoundError:
+            raise LandingIntegrityError(
+                f"landing page {name} of {where} is listed in the manifest but missing: refused"
+            ) from None
+        if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), str(digest)):
+            raise LandingIntegrityError(
+                f"landing page {name} of {where} does not match its manifest: edited or "
+                "substituted; refused"
+            )
         yield json.loads(gzip.decompress(body))
 
 

@@ -9,10 +9,16 @@ certificate content dropped), so what is archived, mapped or quarantined is the 
 raw personal data. The caller gives the window (Airflow's data interval) or the watermark does.
 A reply that breaks the contract fails its batch; its page is kept, redacted, in the landing
 store's diagnosis area (`landing.keep_offending_page`) and the error names the file.
+
+What raises trust is checked where the records are loaded, never carried over from `extract`:
+`load` verifies the landing manifest's MAC and each page's digest as it reads them, and a
+source that signs its records (the fee gateway) has each record's signature verified by its
+mapping with the key `load` takes from the source's connection itself.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import weakref
@@ -91,6 +97,8 @@ def sync(
     """
     source = get(source_key)
     key = settings.require_pseudonym_key()
+    connection = connection or get_connection(source.conn_id)
+    record_key = _record_key(source, connection)
     root = root if root is not None else landing.landing_root()
     engine = _upgraded(engine or make_engine(settings.warehouse_url))
     until = until or datetime.now(UTC)
@@ -98,7 +106,7 @@ def sync(
     with source_lock(engine, source.key), _connector(source, connection) as connector:
         for stream in source.streams:
             window = _window(engine, source, stream, since, until)
-            ctx = _context(engine, key, stream)
+            ctx = _context(engine, key, stream, record_key)
             fetched = connector.fetch(stream.name, window)
             pages = _redacted(stream, ctx, fetched, (root, source.key, window))
             results.append(
@@ -117,11 +125,16 @@ def extract(
     root: Any = None,
     connection: Connection | None = None,
 ) -> dict[str, Any]:
-    """Fetch a window of every stream into the landing store, replacing what was there."""
+    """Fetch a window of every stream into the landing store, replacing what was there.
+
+    Records are landed as the source sent them (after redaction), signatures included and
+    unjudged: the manifest's MAC (LIENTHONG_LANDING_KEY) lets `load` prove the pages are these.
+    """
     source = get(source_key)
     ctx = MappingContext(settings.require_pseudonym_key())
+    landing_key = landing.landing_key()  # before any call: a missing key fails at once
     root = root if root is not None else landing.landing_root()
-    writer = landing.WindowWriter(root, source.key, window)
+    writer = landing.WindowWriter(root, source.key, window, landing_key)
     with _connector(source, connection) as connector:
         for stream in source.streams:
             stream_window = window if stream.windowed else None
@@ -145,23 +158,31 @@ def load(
     *,
     root: Any = None,
     engine: Engine | None = None,
+    connection: Connection | None = None,
     run_id: str = "cli",
     progress: Progress | None = None,
     map_workers: int | None = None,
 ) -> list[StreamResult]:
     """Load a window from the landing store; the remote system is not called.
 
-    ``map_workers`` overrides LIENTHONG_MAP_WORKERS (0: map in this process, see mapper)."""
+    ``map_workers`` overrides LIENTHONG_MAP_WORKERS (0: map in this process, see mapper).
+    Nothing landed is believed: the pages are verified against the manifest's MAC as they are
+    read (a failure fails the stream's batch, audited), and a signing source's records are
+    verified by their mapping with the key from ``connection`` (default: the source's).
+    """
     source = get(source_key)
     key = settings.require_pseudonym_key()
+    landing_key = landing.landing_key()
     root = root if root is not None else landing.landing_root()
-    landing.read_window(root, source.key, window)  # fail early on an incomplete extract
+    landing.require_extract(root, source.key, window)  # fail early on an incomplete extract
+    record_key = _record_key(source, connection)
     engine = _upgraded(engine or make_engine(settings.warehouse_url))
     results = []
     with source_lock(engine, source.key):
         for stream in source.streams:
-            ctx = _context(engine, key, stream)
-            pages = landing.read_pages(root, source.key, window, stream.name)
+            ctx = _context(engine, key, stream, record_key)
+            # Lazy: the manifest and pages are verified inside the stream's batch.
+            pages = landing.read_pages(root, source.key, window, stream.name, landing_key)
             stream_window = window if stream.windowed else None
             results.append(
                 _load_stream(
@@ -182,6 +203,16 @@ def _connector(source: Source, connection: Connection | None):
     return load_object(source.connector)(connection or get_connection(source.conn_id))
 
 
+def _record_key(source: Source, connection: Connection | None) -> bytes | None:
+    """The key the source signs its records with, from its connection (looked up only then)."""
+    connector = load_object(source.connector)
+    while isinstance(connector, functools.partial):  # a connector with preset arguments
+        connector = connector.func
+    if not getattr(connector, "signs_records", False):
+        return None
+    return connector.record_key(connection or get_connection(source.conn_id))
+
+
 def _window(
     engine: Engine, source: Source, stream: Stream, since: datetime | None, until: datetime
 ) -> Window | None:
@@ -199,13 +230,16 @@ def _window(
     return Window(since, until)
 
 
-def _context(engine: Engine, key: bytes, stream: Stream) -> MappingContext:
+def _context(
+    engine: Engine, key: bytes, stream: Stream, record_key: bytes | None = None
+) -> MappingContext:
     # Only dossiers are checked against the catalogue, which the earlier streams just loaded.
     if "dossier" not in stream.name:
-        return MappingContext(key)
+        return MappingContext(key, record_key=record_key)
     with engine.connect() as conn:
         codes = frozenset(conn.execute(select(schema.procedures.c.code)).scalars())
-    return MappingContext(key, codes or None)  # an empty catalogue flags nothing
+    # An empty catalogue flags nothing.
+    return MappingContext(key, codes or None, record_key=record_key)
 
 
 def _redacted(

@@ -6,7 +6,7 @@ import functools
 import hmac
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -36,6 +36,9 @@ class MappingContext:
 
     pseudonym_key: bytes  # the key of the keyed hash of ID numbers (from the environment)
     known_procedures: frozenset[str] | None = None  # None: the catalogue is not checked
+    # The key a source signs its records with (from its connection, where the records are
+    # mapped): the mapping verifies each record with it. None: records cannot be verified.
+    record_key: bytes | None = field(default=None, repr=False)
 
     def pseudonymise(self, id_number: str) -> str:
         """Keyed hash (HMAC-SHA256) of a normalised ID number; the number itself is never kept.

@@ -1,16 +1,21 @@
 """Mapping of the Vietinbank fee gateway's transactions and daily statements to canonical records.
 
-The connector checks every record's checksum (it alone holds the shared secret) and writes its
-verdict into the record; a record whose checksum is forged, missing or unchecked is rejected
-here, so it goes to quarantine with that reason and is never counted as paid.
+Every record's checksum is verified here, where it is mapped into the warehouse, from the
+signed fields as the gateway sent them and the gateway's shared secret (`ctx.record_key`, taken
+from the connection by the pipeline at sync or load time). Nothing else in the record can make
+it trusted: a record whose checksum is forged, missing or cannot be checked is rejected, so it
+goes to quarantine with that reason and is never counted as paid. Only signed fields are mapped.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from connectors import signing
 from mappings import codes
 from mappings.canonical import FeeLine, FeeStatement, Payment, StatementLine
 from mappings.common import (
@@ -26,25 +31,27 @@ from mappings.common import (
 )
 
 CODES = codes.load("vietinbank")
-# The connector's verdict on a record's checksum: "valid", "invalid" or "missing". The same
-# literal is `connectors.vietinbank.VERDICT`; a connector always overwrites what a source sends.
-VERDICT = "_lienthong_signature"
 SUCCESS = "00"
 CURRENCY = "VND"
 # Far above any fee; a larger number is a corrupt record, and would overflow the column.
 MAX_AMOUNT = 10**12
-_VERDICT_REASONS = {
-    "invalid": "forged signature: ChuKy does not match the record; not counted as paid",
-    "missing": "missing signature: the record has no ChuKy; not counted as paid",
-}
-_UNCHECKED = "signature not verified by the connector; not counted as paid"
+FORGED = "forged signature: ChuKy does not match the record; not counted as paid"
+MISSING = "missing signature: the record has no ChuKy; not counted as paid"
+UNCHECKED = "signature not verified: no gateway secret to check it with; not counted as paid"
+FORGED_CONTENT = (
+    "forged signature: the statement text does not match its digest BamTep; not counted as paid"
+)
 
 
-def _verified(raw: Mapping[str, Any]) -> None:
-    verdict = raw.get(VERDICT)
-    if verdict != "valid":
-        reason = _VERDICT_REASONS.get(verdict, _UNCHECKED) if isinstance(verdict, str) else None
-        raise MappingError(reason or _UNCHECKED)
+def _verified(raw: Mapping[str, Any], ctx: MappingContext, order: tuple[str, ...]) -> None:
+    """Recompute the record's checksum over its signed fields; anything else is rejected."""
+    signature = raw.get(signing.CHECKSUM)
+    if signature in (None, ""):
+        raise MappingError(MISSING)
+    if ctx.record_key is None:
+        raise MappingError(UNCHECKED)
+    if not signing.matches(ctx.record_key, signing.fields(raw, order), signature):
+        raise MappingError(FORGED)
 
 
 def _short(raw: Mapping[str, Any], name: str, limit: int, *, required: str = "") -> str | None:
@@ -90,7 +97,7 @@ def _kind(raw: Mapping[str, Any], on: date) -> str:
 
 @rejecting("MaGiaoDich")
 def map_transaction(raw: Mapping[str, Any], ctx: MappingContext) -> Payment:
-    _verified(raw)
+    _verified(raw, ctx, signing.TRANSACTION)
     transaction_id = _short(raw, "MaGiaoDich", 64, required="transaction id")
     paid_at = _time(raw, "ThoiGianGiaoDich", "transaction time")
     kind = _kind(raw, paid_at.date())
@@ -120,7 +127,7 @@ def map_transaction(raw: Mapping[str, Any], ctx: MappingContext) -> Payment:
         result_code=result,
         original_id=original if kind != "payment" else None,
         fee_lines=lines,
-        verified=True,  # _verified() rejected everything else
+        verified=True,  # _verified() rejected everything else, just now
         source_updated_at=local_datetime(raw, "ThoiGianCapNhat", COMPACT) or paid_at,
     )
 
@@ -136,14 +143,20 @@ def _fee_line(raw: Mapping[str, Any], on: date) -> FeeLine:
 
 @rejecting("NgaySaoKe")
 def map_statement(raw: Mapping[str, Any], ctx: MappingContext) -> FeeStatement:
-    _verified(raw)
+    _verified(raw, ctx, signing.STATEMENT_FILE)
+    content = raw.get("NoiDung")
+    if not isinstance(content, str):
+        raise MappingError("a statement has no text content (NoiDung)")
+    # The checksum covers the digest, the digest the text: the lines come from the text only.
+    if not signing.matches_digest(content, raw.get("BamTep")):
+        raise MappingError(FORGED_CONTENT)
     day_text = _short(raw, "NgaySaoKe", 8, required="statement date")
     try:
         day = datetime.strptime(day_text, "%Y%m%d").replace(tzinfo=LOCAL_TZ).date()
     except ValueError:
         raise MappingError(f"unparseable date NgaySaoKe={day_text!r} (expected %Y%m%d)") from None
     lines = []
-    for row in _rows(raw, "DongSaoKe"):
+    for row in _statement_rows(content):
         line = _statement_line(row)
         if line.at.date() != day:
             raise MappingError(f"line {line.transaction_id} is not dated {day_text}")
@@ -156,6 +169,11 @@ def map_statement(raw: Mapping[str, Any], ctx: MappingContext) -> FeeStatement:
         lines=tuple(lines),
         verified=True,
     )
+
+
+def _statement_rows(content: str) -> list[Mapping[str, Any]]:
+    # Surplus cells go under a named key: a None key would break JSON with sorted keys.
+    return list(csv.DictReader(io.StringIO(content), restkey="_extra_cells"))
 
 
 def _statement_line(raw: Mapping[str, Any]) -> StatementLine:

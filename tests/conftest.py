@@ -1,4 +1,4 @@
-"""Shared fixtures: the PostgreSQL plugin, a test-only pseudonym key, warehouses per backend."""
+"""Shared fixtures: the PostgreSQL plugin, test-only keys, warehouses per backend."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ pytest_plugins = ["tests.pg"]
 os.environ["LIENTHONG_PSEUDONYM_KEY"] = "test-only-pseudonym-key-0123456789"
 os.environ.pop("LIENTHONG_DEMO", None)
 TEST_KEY = os.environ["LIENTHONG_PSEUDONYM_KEY"].encode()
+os.environ.setdefault("LIENTHONG_LANDING_KEY", "test-only-landing-key-0123456789abcdef")
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ REQUIRED = sorted(
         "AIRFLOW_JWT_SECRET",
         "AIRFLOW_FERNET_KEY",
         "LIENTHONG_PSEUDONYM_KEY",
+        "LIENTHONG_LANDING_KEY",
     }
     | {source.env_var for source in SOURCES.values()}
 )
@@ -61,6 +62,7 @@ PRODUCTION_ENV = {
     "AIRFLOW_JWT_SECRET": "jwt-3f9a0c7e1b5d2a4c",
     "AIRFLOW_FERNET_KEY": "n8Q1wVx0Z3m5aP7sK9dF2hJ4lR6tY8uI0oE1cB3gN5k=",
     "LIENTHONG_PSEUDONYM_KEY": "p3Xv9QmZt7LrK2wYc8NdF5hJ1sA6gB4e0uT9iO7yR3",
+    "LIENTHONG_LANDING_KEY": "Lk7Rt2Wq9Zx4Cv6Bn1Mm8Ha3Sd5Fg0Jk2Pl4Oi6Uy8T",
 } | {
     source.env_var: f"https://center:pw@{key.replace('_', '-')}.example.gov.vn:443/api"
     for key, source in SOURCES.items()

@@ -53,6 +53,14 @@ def run(key, engine, base_url, since=SINCE, until=UNTIL, **extra):
     return sync_from_stand_in(key, engine, base_url, since=since, until=until, **extra)
 
 
+def mapping_context(key: str) -> MappingContext:
+    """What the pipeline gives a mapping: the pseudonym key and, for a source that signs its
+    records, the key of its connection."""
+    connection = stand_in_connection("http://127.0.0.1:1", key)
+    record_key = load_object(SOURCES[key].connector).record_key(connection)
+    return MappingContext(TEST_KEY, record_key=record_key)
+
+
 def windowed_records(key, base_url, window):
     source = SOURCES[key]
     connector = load_object(source.connector)(stand_in_connection(base_url, key))
@@ -66,7 +74,7 @@ def windowed_records(key, base_url, window):
 @pytest.mark.parametrize("key", KEYS)
 def test_records_map_to_the_canonical_schema_with_unique_keys(key):
     app, server = stand_in(key)
-    ctx = MappingContext(TEST_KEY)
+    ctx = mapping_context(key)
     seen: dict[str, set[str]] = {}
     with server as base_url:
         for stream, page in windowed_records(key, base_url, Window(SINCE, UNTIL)):
@@ -101,7 +109,7 @@ def test_a_read_from_the_watermark_yields_only_records_at_or_past_it(key, tmp_pa
     with server as base_url:
         run(key, engine, base_url, until=MIDDLE)
         start = MIDDLE - source.lookback
-        ctx = MappingContext(TEST_KEY)
+        ctx = mapping_context(key)
         for stream, page in windowed_records(key, base_url, Window(start, UNTIL)):
             for raw in page:
                 record = load_object(stream.mapping)(raw, ctx)
@@ -159,7 +167,7 @@ def test_malformed_records_are_quarantined_and_nothing_else_is_lost(key, tmp_pat
 @pytest.mark.parametrize("key", KEYS)
 def test_redaction_keeps_everything_the_mapping_needs(key):
     """Records are archived and mapped after redaction: it must not change the mapping."""
-    ctx = MappingContext(TEST_KEY)
+    ctx = mapping_context(key)
     _, server = stand_in(key)
     checked = 0
     with server as base_url:

@@ -5,9 +5,10 @@ re-running only `load` replays the landing store without calling the source; rep
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from lienthong import orchestration
 from lienthong.pipeline import sync
@@ -17,11 +18,15 @@ from lienthong.standins import stand_in_connection, stand_in_uri
 from mappings.common import LOCAL_TZ
 from tests.dags.conftest import DAGS_FOLDER, audit, refuse_dossiers
 from tests.helpers import warehouse_digest
+from warehouse import schema
 from warehouse.db import make_engine, upgrade
 
 SINCE, UNTIL = "2018-10-01T00:00:00+07:00", "2019-07-01T00:00:00+07:00"
 # A night in the stand-ins' half year: the run at 01:00 on 2 March covers 1 March.
 NIGHT = datetime(2019, 3, 2, 1, tzinfo=LOCAL_TZ)
+PERIOD = (date(2018, 10, 1), date(2019, 6, 30))
+# What clearing `load` does: extract stays as it was, load runs again from the landing store.
+LOAD_ONLY = {"mark_success_pattern": "extract"}
 
 
 @pytest.fixture
@@ -52,6 +57,13 @@ def direct_digest(stand_in, tmp_path, key: str, window) -> dict[str, str]:
         connection=stand_in_connection(stand_in.base_url, key),
     )
     return warehouse_digest(engine)
+
+
+def stored(engine, table) -> dict[str, object]:
+    """source_id -> amount of payments, or -> reason of quarantined records."""
+    value = table.c.amount if "amount" in table.c else table.c.reason
+    with engine.connect() as conn:
+        return dict(conn.execute(select(table.c.source_id, value)).all())
 
 
 def run(dag_id: str, **kwargs):
@@ -149,3 +161,51 @@ def test_a_missing_connection_fails_at_once_without_retries(env, monkeypatch) ->
         "extract": ("failed", 1),  # a retry cannot conjure a connection: no backoff, no wait
         "load": ("upstream_failed", 0),
     }
+
+
+def test_a_payment_forged_in_the_landing_store_never_loads_through_the_dag(env, stand_in):
+    """The production path, extract -> load under Airflow: a payment appended to a landed page
+    with a zero signature, the old verdict and the page's plain SHA-256 recomputed fails `load`
+    at once (not retried), audited; re-authenticated with the landing key by an insider, it
+    loads only into quarantine. The reconciliation never counts it as paid."""
+    from upath import UPath
+
+    from lienthong import landing
+    from tests.landing_forgery import FORGED_ID, forge_payment, read_manifest, write_manifest
+    from warehouse.reconciliation import reconcile
+    from warehouse.reports.fees import fees
+
+    conf = {"since": SINCE, "until": UNTIL}
+    first, _ = run("sync_vietinbank", logical_date=NIGHT, run_conf=conf)
+    assert first.state == "success"
+    staged = staged_engine(env)
+    genuine, collected = stored(staged, schema.payments), fees(staged, *PERIOD).total.collected
+    assert genuine and FORGED_ID not in genuine
+    window = orchestration.sync_window(None, None, SOURCES["vietinbank"].lookback, **conf)
+    root = UPath(env / "landing")
+    forge_payment(root, window, "000.00.12.H22-190102-0001")
+    calls = stand_in.requests
+
+    forged, tis = run("sync_vietinbank", logical_date=NIGHT, run_conf=conf, **LOAD_ONLY)
+    assert forged.state == "failed"
+    assert {ti.task_id: (ti.state, ti.try_number) for ti in tis} == {
+        "extract": ("success", 1),
+        "load": ("failed", 1),  # tampering is not something a retry fixes
+    }
+    last = audit(staged, "sync_vietinbank/%")[-1]
+    assert (last.stream, last.outcome) == ("transactions", "failed")
+    assert "LandingIntegrityError" in last.error and "does not verify" in last.error
+    assert stored(staged, schema.payments) == genuine
+
+    # An insider who also holds LIENTHONG_LANDING_KEY: the pages verify, the payment does not.
+    manifest = read_manifest(root, window)
+    manifest["mac"] = landing.manifest_mac(landing.landing_key(), manifest)
+    write_manifest(root, window, manifest)
+    insider, _ = run("sync_vietinbank", logical_date=NIGHT, run_conf=conf, **LOAD_ONLY)
+    assert insider.state == "success"
+    assert stored(staged, schema.payments) == genuine
+    assert "forged signature" in stored(staged, schema.rejected_records)[FORGED_ID]
+    assert fees(staged, *PERIOD).total.collected == collected
+    findings = reconcile(staged, *PERIOD, as_of=PERIOD[1]).findings
+    assert {f.cls for f in findings if f.transaction_id == FORGED_ID} == {"bad_signature"}
+    assert stand_in.requests == calls  # load alone: the gateway was not called again

@@ -43,6 +43,7 @@ def airflow(tmp_path_factory, stand_in) -> Iterator[LocalAirflow]:
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": orchestration.TIMEZONE,
         "LIENTHONG_PSEUDONYM_KEY": os.environ["LIENTHONG_PSEUDONYM_KEY"],
+        "LIENTHONG_LANDING_KEY": os.environ["LIENTHONG_LANDING_KEY"],
         "LIENTHONG_VAR_DIR": str(home / "var"),
         # The warehouse through its Airflow connection, as docker-compose configures it.
         "AIRFLOW_CONN_LIENTHONG_WAREHOUSE": f"sqlite:///{home / 'warehouse.db'}",

@@ -290,7 +290,7 @@ def test_extract_then_load_equals_a_direct_sync(tmp_path, payments):
             "vietinbank", settings(), since=SINCE, until=UNTIL, engine=direct, connection=connection
         )
         extract("vietinbank", window, settings(), root=root, connection=connection)
-    load("vietinbank", window, settings(), root=root, engine=staged)
+    load("vietinbank", window, settings(), root=root, engine=staged, connection=connection)
     assert warehouse_digest(staged) == warehouse_digest(direct)
 
 

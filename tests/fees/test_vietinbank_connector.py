@@ -1,11 +1,11 @@
-"""The gateway connector against its stand-in over real HTTP: every reply and every record is
-checked, a forged reply fails the call, a forged record is marked, the secret stays secret."""
+"""The gateway connector against its stand-in over real HTTP: every reply is checked and a forged
+reply fails the call; records come as the gateway signed them, with no verdict of the connector's
+(their mapping verifies each one); the secret stays secret."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from datetime import datetime
 
 import pytest
@@ -14,15 +14,26 @@ from connectors.base import LOCAL_TZ, Window
 from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import AuthError, ContractError
 from connectors.rest import RestClient, RetryPolicy
-from connectors.vietinbank import VERDICT, VietinbankConnector, statement_days
+from connectors.vietinbank import VietinbankConnector, statement_days
 from lienthong.standins import PASSWORD, stand_in_connection
 from mappings import vietinbank as mapping
+from mappings.canonical import FeeStatement, Rejection
+from mappings.common import MappingContext
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
 from simulators.vietinbank import Anomalies, build_dataset, make_app
+from tests.conftest import TEST_KEY
 from tests.fees.builders import SINCE, UNTIL, tampering
 
 WINDOW = Window(SINCE, UNTIL)
+# What the pipeline gives a mapping: the secret taken from the connection where it maps.
+CTX = MappingContext(TEST_KEY, record_key=PASSWORD.encode())
+OLD_VERDICT = "_lienthong_signature"  # the field extract once wrote its verdict into
+
+
+def rejections(rows, mapper=mapping.map_transaction) -> dict[str, str]:
+    results = [mapper(row, CTX) for row in rows]
+    return {r.source_id: r.reason for r in results if isinstance(r, Rejection)}
 
 
 @pytest.fixture(scope="module")
@@ -48,30 +59,28 @@ def served(app):
     return serve(PrefixDispatcher({"/vietinbank": app}))
 
 
-def test_every_transaction_comes_with_the_verdict_on_its_checksum(dataset):
+def test_transactions_come_as_signed_and_their_mapping_finds_exactly_the_forged(dataset):
     with served(make_app(dataset)) as base_url:
         rows = fetch_all(base_url, "transactions")
     assert len(rows) == len(dataset.transactions)
-    verdicts = Counter(row[VERDICT] for row in rows)
-    kinds = Counter(dataset.forged.values())
-    assert verdicts == {
-        "valid": len(rows) - len(dataset.forged),
-        "invalid": kinds["wrong_key"] + kinds["tampered"],
-        "missing": kinds["missing"],
-    }
-    forged = {row["MaGiaoDich"] for row in rows if row[VERDICT] != "valid"}
-    assert forged == set(dataset.forged)
+    assert not [row for row in rows if OLD_VERDICT in row]  # the connector judges nothing
+    assert all("ChuKy" in row for row in rows if dataset.forged.get(row["MaGiaoDich"]) != "missing")
+    rejected = rejections(rows)
+    assert set(rejected) == set(dataset.forged)
+    for txn, kind in dataset.forged.items():
+        expected = "missing signature" if kind == "missing" else "forged signature"
+        assert expected in rejected[txn]
 
 
-def test_a_verdict_sent_by_the_source_is_overwritten(dataset):
+def test_a_verdict_sent_by_the_source_is_not_believed(dataset):
     rows = [
-        {**row, VERDICT: "valid"} if row["MaGiaoDich"] in dataset.forged else row
+        {**row, OLD_VERDICT: "valid"} if row["MaGiaoDich"] in dataset.forged else row
         for row in dataset.transactions
     ]
     doctored = type(dataset)(**{**dataset.__dict__, "transactions": rows})
     with served(make_app(doctored)) as base_url:
         fetched = fetch_all(base_url, "transactions")
-    assert {r["MaGiaoDich"] for r in fetched if r[VERDICT] != "valid"} == set(dataset.forged)
+    assert set(rejections(fetched)) == set(dataset.forged)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +124,7 @@ def test_a_forged_token_reply_is_refused(dataset):
             fetch_all(base_url, "transactions")
 
 
-def test_a_statement_altered_in_transit_is_marked_invalid(dataset):
+def test_a_statement_altered_in_transit_is_rejected_by_its_mapping(dataset):
     def alter(path, reply):
         if path.endswith("sao-ke"):
             for entry in reply["DanhSachSaoKe"]:
@@ -124,18 +133,21 @@ def test_a_statement_altered_in_transit_is_marked_invalid(dataset):
 
     with served(tampering(make_app(dataset), alter)) as base_url:
         rows = fetch_all(base_url, "statements")
-    verdicts = {row["NgaySaoKe"]: row[VERDICT] for row in rows}
-    assert verdicts.pop("20190104") == "invalid"
-    assert set(verdicts.values()) == {"valid"}
     assert len(rows) == len(dataset.statements)
+    rejected = rejections(rows, mapping.map_statement)
+    assert list(rejected) == ["20190104"] and "forged signature" in rejected["20190104"]
 
 
-def test_statements_are_parsed_into_their_lines(dataset):
+def test_statements_keep_their_signed_text_and_map_into_their_lines(dataset):
     with served(make_app(dataset)) as base_url:
         rows = fetch_all(base_url, "statements")
     assert [r["NgaySaoKe"] for r in rows] == [s["NgaySaoKe"] for s in dataset.statements]
-    assert [r["DongSaoKe"] for r in rows] == [s["DongSaoKe"] for s in dataset.statements]
-    assert "NoiDung" not in rows[0]
+    assert all(isinstance(r["NoiDung"], str) and "ChuKy" in r for r in rows)
+    mapped = [mapping.map_statement(r, CTX) for r in rows]
+    assert all(isinstance(m, FeeStatement) for m in mapped)
+    assert [[line.transaction_id for line in m.lines] for m in mapped] == [
+        [line["MaGiaoDich"] for line in s["DongSaoKe"]] for s in dataset.statements
+    ]
 
 
 def test_an_expired_token_is_renewed_and_the_call_repeated(dataset):
@@ -202,8 +214,13 @@ def test_statement_days_cover_the_window_in_calls_of_at_most_31_days():
     ]
 
 
-def test_the_verdict_field_is_the_one_the_mapping_reads():
-    assert VERDICT == mapping.VERDICT
+def test_the_record_key_is_the_connections_shared_secret():
+    conn = Connection("lienthong_vietinbank", host="x", login="demo", password="pw-secret")
+    assert VietinbankConnector.record_key(conn) == b"pw-secret"
+    with_extra = Connection(**{**conn.__dict__, "extra": {"secret": "from-extra"}})
+    assert VietinbankConnector.record_key(with_extra) == b"from-extra"
+    with pytest.raises(ConnectionNotConfigured, match="shared secret"):
+        VietinbankConnector.record_key(Connection("lienthong_vietinbank", host="x", login="d"))
 
 
 def test_streams_are_checked_at_the_call(dataset):

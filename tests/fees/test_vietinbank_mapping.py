@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connectors import signing
 from mappings.canonical import FeeLine, FeeStatement, Payment, Rejection
 from mappings.common import LOCAL_TZ, MappingContext
 from mappings.vietinbank import (
-    VERDICT,
     map_statement,
     map_transaction,
     redact_transaction,
@@ -19,8 +19,9 @@ from mappings.vietinbank import (
 )
 from tests.conftest import TEST_KEY
 
-CTX = MappingContext(TEST_KEY)
-RAW = {
+GATEWAY_SECRET = b"gateway-test-secret"
+CTX = MappingContext(TEST_KEY, record_key=GATEWAY_SECRET)
+UNSIGNED = {
     "MaGiaoDich": "VTB1901030000001",
     "LoaiGiaoDich": "THANH_TOAN",
     "MaGiaoDichGoc": "",
@@ -37,32 +38,38 @@ RAW = {
         {"LoaiPhiLePhi": "1", "MaPhiLePhi": "P1", "TenPhiLePhi": "Phí thẩm định", "SoTien": 50000},
     ],
     "ThoiGianCapNhat": "20190103091510",
-    "ChuKy": "ab" * 32,
-    VERDICT: "valid",
 }
-STATEMENT = {
-    "NgaySaoKe": "20190103",
-    "TenTep": "VTB_SAOKE_20190103.csv",
-    "ThoiGianLap": "20190104010500",
-    "BamTep": "cd" * 32,
-    "ChuKy": "ef" * 32,
-    VERDICT: "valid",
-    "DongSaoKe": [
-        {
-            "MaGiaoDich": "VTB1901030000001",
-            "LoaiGiaoDich": "THANH_TOAN",
-            "MaGiaoDichGoc": "",
-            "MaHoSo": "000.00.12.H22-190102-0001",
-            "MaDonViThuHuong": "000.00.12.H22",
-            "SoTien": "250000",
-            "ThoiGianGiaoDich": "20190103091500",
-        }
-    ],
-}
+LINE = (
+    "MaGiaoDich,LoaiGiaoDich,MaGiaoDichGoc,MaHoSo,MaDonViThuHuong,SoTien,ThoiGianGiaoDich\n"
+    "VTB1901030000001,THANH_TOAN,,000.00.12.H22-190102-0001,000.00.12.H22,250000,"
+    "20190103091500\n"
+)
+
+
+def signed(record: dict, secret: bytes = GATEWAY_SECRET) -> dict:
+    """The record as the gateway sends it: ChuKy over its signed fields."""
+    order = signing.STATEMENT_FILE if "NoiDung" in record else signing.TRANSACTION
+    return {**record, "ChuKy": signing.checksum(secret, signing.fields(record, order))}
+
+
+def statement(content: str = LINE, **over) -> dict:
+    header = {
+        "NgaySaoKe": "20190103",
+        "TenTep": "VTB_SAOKE_20190103.csv",
+        "ThoiGianLap": "20190104010500",
+        "NoiDung": content,
+        "BamTep": signing.file_digest(content),
+    }
+    return signed({**header, **over})
+
+
+RAW = signed(UNSIGNED)
+STATEMENT = statement()
 
 
 def mapped(**over):
-    return map_transaction({**RAW, **over}, CTX)
+    """The transaction with ``over`` applied, signed as the gateway would have signed it."""
+    return map_transaction(signed({**UNSIGNED, **over}), CTX)
 
 
 def test_a_verified_payment_maps_to_the_canonical_record():
@@ -87,25 +94,57 @@ def test_a_verified_payment_maps_to_the_canonical_record():
 
 
 @pytest.mark.parametrize(
-    ("verdict", "reason"),
+    ("raw", "ctx", "reason"),
     [
-        ("invalid", "forged signature"),
-        ("missing", "missing signature"),
-        (None, "signature not verified"),
-        ("VALID", "signature not verified"),
-        (1, "signature not verified"),
+        ({**RAW, "ChuKy": "0" * 64}, CTX, "forged signature"),
+        # What extract used to write, and an attacker with the landing store could: ignored.
+        ({**RAW, "ChuKy": "0" * 64, "_lienthong_signature": "valid"}, CTX, "forged signature"),
+        ({**RAW, "SoTien": 999_000_000}, CTX, "forged signature"),
+        ({**RAW, "MaHoSo": "000.00.12.H22-190102-0002"}, CTX, "forged signature"),
+        (signed(UNSIGNED, b"another-secret"), CTX, "forged signature"),
+        ({**RAW, "ChuKy": RAW["ChuKy"].upper()}, CTX, "forged signature"),
+        ({**RAW, "ChuKy": 1}, CTX, "forged signature"),
+        ({k: v for k, v in RAW.items() if k != "ChuKy"}, CTX, "missing signature"),
+        ({**RAW, "ChuKy": ""}, CTX, "missing signature"),
+        (RAW, MappingContext(TEST_KEY), "signature not verified"),
+        ({**RAW, "_lienthong_signature": "valid"}, MappingContext(TEST_KEY), "not verified"),
+    ],
+    ids=[
+        "zero_signature",
+        "zero_signature_with_old_verdict",
+        "amount_changed",
+        "dossier_changed",
+        "another_key",
+        "uppercase_hex",
+        "not_a_string",
+        "no_signature",
+        "empty_signature",
+        "no_key",
+        "no_key_with_old_verdict",
     ],
 )
-def test_a_record_without_a_valid_checksum_is_rejected_never_paid(verdict, reason):
-    raw = (
-        {**RAW, VERDICT: verdict}
-        if verdict is not None
-        else {k: v for k, v in RAW.items() if k != VERDICT}
-    )
-    result = map_transaction(raw, CTX)
+def test_a_record_without_a_valid_checksum_is_rejected_never_paid(raw, ctx, reason):
+    result = map_transaction(raw, ctx)
     assert isinstance(result, Rejection)
     assert reason in result.reason and "not counted as paid" in result.reason
     assert result.source_id == "VTB1901030000001"
+
+
+def test_the_mapping_checks_the_signature_itself():
+    """Verified by recomputing the HMAC with the context's key, whatever else the record says."""
+    assert isinstance(map_transaction(RAW, CTX), Payment)
+    assert isinstance(
+        map_transaction(RAW, MappingContext(TEST_KEY, record_key=b"another-secret")), Rejection
+    )
+    assert "another-secret" not in repr(MappingContext(TEST_KEY, record_key=b"another-secret"))
+
+
+def test_every_mapped_field_is_signed():
+    """A field the mapping reads but the checksum does not cover could be changed at will."""
+    unsigned = {k: v for k, v in UNSIGNED.items() if k not in signing.TRANSACTION}
+    assert set(unsigned) == {"MoTaKetQua", "TenNguoiNop"}
+    changed = {**RAW, "MoTaKetQua": "Thất bại", "TenNguoiNop": "[redacted]"}
+    assert map_transaction(changed, CTX) == map_transaction(RAW, CTX)
 
 
 @pytest.mark.parametrize(
@@ -173,19 +212,44 @@ def test_a_statement_maps_with_its_lines():
 
 
 @pytest.mark.parametrize(
-    ("over", "reason"),
+    ("raw", "reason"),
     [
-        ({VERDICT: "invalid"}, "forged signature"),
-        ({"NgaySaoKe": "20190230"}, "unparseable date NgaySaoKe"),
-        ({"BamTep": None}, "missing file digest"),
+        ({**STATEMENT, "ChuKy": "0" * 64, "_lienthong_signature": "valid"}, "forged signature"),
+        # A line added to the text: the digest no longer matches (the checksum still does).
         (
-            {"DongSaoKe": [{**STATEMENT["DongSaoKe"][0], "ThoiGianGiaoDich": "20190104000000"}]},
-            "is not dated 20190103",
+            {**STATEMENT, "NoiDung": LINE + "VTB0,THANH_TOAN,,X,Y,1000000,20190103100000\n"},
+            "BamTep",
         ),
+        # The digest recomputed too: now the checksum, which covers it, does not match.
+        (
+            {
+                **STATEMENT,
+                "NoiDung": LINE + "VTB0,THANH_TOAN,,X,Y,1000000,20190103100000\n",
+                "BamTep": signing.file_digest(
+                    LINE + "VTB0,THANH_TOAN,,X,Y,1000000,20190103100000\n"
+                ),
+            },
+            "forged signature: ChuKy",
+        ),
+        ({k: v for k, v in STATEMENT.items() if k != "ChuKy"}, "missing signature"),
+        ({k: v for k, v in STATEMENT.items() if k != "NoiDung"}, "no text content"),
+        (statement(NgaySaoKe="20190230"), "unparseable date NgaySaoKe"),
+        (statement(BamTep=None), "does not match its digest"),
+        (statement(LINE.replace("20190103091500", "20190104000000")), "is not dated 20190103"),
+    ],
+    ids=[
+        "zero_signature",
+        "line_added",
+        "line_added_digest_recomputed",
+        "no_signature",
+        "no_content",
+        "bad_date",
+        "no_digest",
+        "line_of_another_day",
     ],
 )
-def test_a_bad_statement_is_rejected(over, reason):
-    result = map_statement({**STATEMENT, **over}, CTX)
+def test_a_bad_statement_is_rejected(raw, reason):
+    result = map_statement(raw, CTX)
     assert isinstance(result, Rejection) and reason in result.reason
 
 
@@ -209,5 +273,8 @@ def test_a_mutated_record_maps_or_is_rejected(data):
                 record[key] = data.draw(json_values)
             else:
                 record.pop(key, None)
+        # Re-signed half the time: hostile values the gateway itself signed reach every rule.
+        if data.draw(st.booleans()):
+            record = signed(record)
         result = mapping(record, CTX)
         assert isinstance(result, Payment | FeeStatement | Rejection)

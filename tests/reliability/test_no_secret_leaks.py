@@ -12,6 +12,7 @@ from sqlalchemy import String, Text, select
 from upath import UPath
 
 from connectors.base import Window
+from lienthong import landing
 from lienthong.pipeline import extract, load
 from lienthong.registry import SOURCES
 from lienthong.settings import load as settings
@@ -27,7 +28,7 @@ ID_FIELDS = ("SoGiayToChuHoSo", "nycSoGiayTo", "soCmnd", "MaSoDoanhNghiep")
 
 
 def secrets_of(built) -> set[str]:
-    found = {PASSWORD, settings().pseudonym_key.decode()}
+    found = {PASSWORD, settings().pseudonym_key.decode(), landing.landing_key().decode()}
     for data in built.values():
         for record in getattr(data, "dossiers", []):
             if not isinstance(record, dict):
@@ -46,10 +47,9 @@ def test_nothing_secret_or_personal_lands_anywhere(sqlite_engine, tmp_path, capl
     app = stand_ins(seed=seed, scenario="small")
     with serve(app) as base_url:
         for key in SOURCES:
-            extract(
-                key, WINDOW, settings(), root=root, connection=stand_in_connection(base_url, key)
-            )
-            load(key, WINDOW, settings(), root=root, engine=sqlite_engine)
+            connection = stand_in_connection(base_url, key)
+            extract(key, WINDOW, settings(), root=root, connection=connection)
+            load(key, WINDOW, settings(), root=root, engine=sqlite_engine, connection=connection)
         tokens = {t for mounted in app.mounts.values() for t in getattr(mounted, "_sessions", {})}
 
     assert len(tokens) >= 3  # one session at least per session-based source

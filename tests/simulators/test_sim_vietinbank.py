@@ -8,9 +8,11 @@ from datetime import datetime
 import pytest
 
 from connectors.base import Window
-from connectors.vietinbank import VERDICT, VietinbankConnector
-from lienthong.standins import stand_in_connection
-from mappings.common import LOCAL_TZ
+from connectors.vietinbank import VietinbankConnector
+from lienthong.standins import PASSWORD, stand_in_connection
+from mappings.canonical import Rejection
+from mappings.common import LOCAL_TZ, MappingContext
+from mappings.vietinbank import map_transaction
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
 from simulators.vietinbank import build_dataset, make_app
@@ -57,7 +59,9 @@ def test_exactly_the_chosen_payments_fail_their_signature_check(forged_app):
     with serve(PrefixDispatcher({"/vietinbank": forged_app})) as base_url:
         with VietinbankConnector(stand_in_connection(base_url, "vietinbank")) as connector:
             rows = [row for page in connector.fetch("transactions", window) for row in page]
-    verdicts = {row["MaGiaoDich"]: row[VERDICT] for row in rows if "MaGiaoDich" in row}
-    bad = {number for number, verdict in verdicts.items() if verdict != "valid"}
+    ctx = MappingContext(b"pseudonym-key-for-this-test", record_key=PASSWORD.encode())
+    results = [map_transaction(row, ctx) for row in rows]
+    reasons = {r.source_id: r.reason for r in results if isinstance(r, Rejection)}
+    bad = {n for n, reason in reasons.items() if "signature" in reason}
     assert bad == set(forged_app.dataset.forged)
-    assert {verdicts[n] for n in bad} == {"invalid", "missing"}
+    assert {reasons[n].split(":")[0] for n in bad} == {"forged signature", "missing signature"}
