@@ -66,7 +66,7 @@ def test_killed_syncs_converge_and_never_half_apply(tmp_path):
             else:
                 # Inside the dossiers' batch, at a random moment of it.
                 _wait_for_running(crashed, "dossiers", proc, killed_inside)
-                time.sleep(rng.uniform(0.0, 0.3))
+                time.sleep(rng.uniform(0.0, 0.05))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
