@@ -189,15 +189,66 @@ def column_rule(column: Column) -> Rule:
 _ABSENT = object()
 
 
+def _plan(columns: list[Column]) -> tuple[list, list, list, list]:
+    """The columns by how their common case is tested inline: (text, integer, instant, other).
+
+    The rule functions above give the reason; the row checks below only call them once the
+    cheap inline test (type, length or range, ASCII without NUL, year) has failed, so that a
+    storable row costs a few comparisons a column on the loading's hot path.
+    """
+    texts, ints, instants, others = [], [], [], []
+    for column in columns:
+        rule, kind, required = column_rule(column), column.type, not column.nullable
+        if isinstance(kind, AwareDateTime):
+            instants.append((column.name, required, rule))
+        elif isinstance(kind, String):
+            texts.append((column.name, kind.length or 2**62, required, rule))
+        elif isinstance(kind, Integer):
+            bits = next(bits for cls, bits in _INT_BITS if isinstance(kind, cls))
+            ints.append((column.name, -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, required, rule))
+        else:
+            others.append((column.name, rule))
+    return texts, ints, instants, others
+
+
 def row_checker(table: Table) -> RowCheck:
     """A check of the rows of ``table``: None when every column present in the row can store
-    its value, else ``"column: what is wrong"`` for the first column (in table order) that
-    cannot. Columns absent from the row (ids, audit columns the loader fills) are not checked."""
-    rules = tuple((c.name, column_rule(c)) for c in table.columns)
+    its value, else ``"column: what is wrong"`` for the first column that cannot (texts, then
+    integers, instants and the rest, each in table order). Columns absent from the row (ids,
+    audit columns the loader fills) are not checked."""
+    texts, ints, instants, others = _plan(list(table.columns))
 
     def check(row: Mapping[str, Any]) -> str | None:
         get = row.get
-        for name, rule in rules:
+        for name, limit, required, rule in texts:
+            value = get(name, _ABSENT)
+            if type(value) is str:
+                if len(value) <= limit and value.isascii() and "\x00" not in value:
+                    continue
+            elif value is _ABSENT or (value is None and not required):
+                continue
+            fault = rule(value)
+            if fault is not None:
+                return f"{name}: {fault}"
+        for name, low, high, required, rule in ints:
+            value = get(name, _ABSENT)
+            if type(value) is int:
+                if low <= value <= high:
+                    continue
+            elif value is _ABSENT or (value is None and not required):
+                continue
+            return f"{name}: {rule(value)}"
+        for name, required, rule in instants:
+            value = get(name, _ABSENT)
+            if type(value) is datetime:
+                if value.tzinfo is not None and 1 < value.year < 9999:
+                    continue
+            elif value is _ABSENT or (value is None and not required):
+                continue
+            fault = rule(value)
+            if fault is not None:
+                return f"{name}: {fault}"
+        for name, rule in others:
             value = get(name, _ABSENT)
             if value is not _ABSENT:
                 fault = rule(value)
