@@ -128,35 +128,46 @@ def _instant_rule(value: Any) -> str | None:
     return None
 
 
-def _json_fault(value: Any, depth: int = 0) -> str | None:
+def _json_rule(value: Any) -> str | None:
     """What a JSON column cannot keep the same on both backends: text keys only, storable text,
-    64-bit integers, finite numbers, bounded nesting."""
+    64-bit integers, finite numbers, bounded nesting. The fault says where: ``at [0].name: …``."""
+    found = _json_fault(value, "", 0)
+    return None if found is None else f"at {found[0] or 'the top'}: {found[1]}"
+
+
+def _json_fault(value: Any, path: str, depth: int) -> tuple[str, str] | None:
     kind = type(value)
     if value is None or kind is bool:
         return None
     if kind is str:
-        return text_fault(value)
-    if kind is int:
-        return _INT64(value)
-    if kind is float:
-        return None if math.isfinite(value) else f"not a finite number ({value!r})"
-    if depth >= JSON_DEPTH:
-        return f"nested deeper than {JSON_DEPTH} levels"
-    if isinstance(value, Mapping):
+        fault = text_fault(value)
+    elif kind is int:
+        fault = _INT64(value)
+    elif kind is float:
+        fault = None if math.isfinite(value) else f"not a finite number ({value!r})"
+    elif depth >= JSON_DEPTH:
+        fault = f"nested deeper than {JSON_DEPTH} levels"
+    elif isinstance(value, Mapping):
         for key, item in value.items():
             if type(key) is not str:
-                return f"key {key!r} is not text"[:200]
-            fault = text_fault(key) or _json_fault(item, depth + 1)
-            if fault:
-                return f"{storable_text(key)[:64]}: {fault}"
+                return path, f"key {key!r} is not text"[:200]
+            inner = f"{path}.{storable_text(key)[:64]}" if path else storable_text(key)[:64]
+            fault = text_fault(key)
+            if fault is not None:
+                return inner, f"key {fault}"
+            found = _json_fault(item, inner, depth + 1)
+            if found is not None:
+                return found
         return None
-    if isinstance(value, list | tuple):
+    elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            fault = _json_fault(item, depth + 1)
-            if fault:
-                return f"[{index}]: {fault}"
+            found = _json_fault(item, f"{path}[{index}]", depth + 1)
+            if found is not None:
+                return found
         return None
-    return f"not a JSON value ({kind.__name__})"
+    else:
+        fault = f"not a JSON value ({kind.__name__})"
+    return None if fault is None else (path, fault)
 
 
 _INT64 = _int_rule(64)
@@ -178,7 +189,7 @@ def column_rule(column: Column) -> Rule:
     elif isinstance(kind, Date):
         rule = _date_rule
     elif isinstance(kind, JSON):
-        rule = _json_fault
+        rule = _json_rule
     else:  # a new column type needs its rule written here, not a silent pass
         raise TypeError(f"no storage rule for {column.table.name}.{column.name}: {kind!r}")
     if column.nullable:
