@@ -82,6 +82,12 @@ def _text_rule(limit: int | None) -> Rule:
     return rule
 
 
+def integer_bounds(column: Column) -> tuple[int, int]:
+    """The range of an integer column: 16, 32 or 64 bits as its type says."""
+    bits = next(bits for cls, bits in _INT_BITS if isinstance(column.type, cls))
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
 def _int_rule(bits: int) -> Rule:
     low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
@@ -201,7 +207,8 @@ _ABSENT = object()
 
 
 def _plan(columns: list[Column]) -> tuple[list, list, list, list]:
-    """The columns by how their common case is tested inline: (text, integer, instant, other).
+    """The columns by how their common case is tested inline: (text, integer, instant, other;
+    a boolean or date column's by its exact type).
 
     The rule functions above give the reason; the row checks below only call them once the
     cheap inline test (type, length or range, ASCII without NUL, year) has failed, so that a
@@ -215,10 +222,10 @@ def _plan(columns: list[Column]) -> tuple[list, list, list, list]:
         elif isinstance(kind, String):
             texts.append((column.name, kind.length or 2**62, required, rule))
         elif isinstance(kind, Integer):
-            bits = next(bits for cls, bits in _INT_BITS if isinstance(kind, cls))
-            ints.append((column.name, -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, required, rule))
+            ints.append((column.name, *integer_bounds(column), required, rule))
         else:
-            others.append((column.name, rule))
+            exact = bool if isinstance(kind, Boolean) else date if isinstance(kind, Date) else None
+            others.append((column.name, exact, required, rule))
     return texts, ints, instants, others
 
 
@@ -259,12 +266,13 @@ def row_checker(table: Table) -> RowCheck:
             fault = rule(value)
             if fault is not None:
                 return f"{name}: {fault}"
-        for name, rule in others:
+        for name, exact, required, rule in others:
             value = get(name, _ABSENT)
-            if value is not _ABSENT:
-                fault = rule(value)
-                if fault is not None:
-                    return f"{name}: {fault}"
+            if type(value) is exact or value is _ABSENT or (value is None and not required):
+                continue
+            fault = rule(value)
+            if fault is not None:
+                return f"{name}: {fault}"
         return None
 
     return check
