@@ -136,7 +136,8 @@ def _procedure_row(p: Procedure, source: str) -> dict[str, Any]:
         "field_code": p.field_code,
         "field_name": p.field_name,
         "agency_code": p.agency_code,
-        "legal_duration": p.legal_duration,
+        # + 0.0: SQLite keeps -0.0 as 0.0 where PostgreSQL keeps the sign; both get 0.0.
+        "legal_duration": None if p.legal_duration is None else p.legal_duration + 0.0,
         "duration_unit": p.duration_unit,
         "online_level": p.online_level,
         "fee_amount": p.fee_amount,
