@@ -82,9 +82,13 @@ def _text_rule(limit: int | None) -> Rule:
     return rule
 
 
+def _bits(column: Column) -> int:
+    return next(bits for cls, bits in _INT_BITS if isinstance(column.type, cls))
+
+
 def integer_bounds(column: Column) -> tuple[int, int]:
     """The range of an integer column: 16, 32 or 64 bits as its type says."""
-    bits = next(bits for cls, bits in _INT_BITS if isinstance(column.type, cls))
+    bits = _bits(column)
     return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
 
@@ -102,7 +106,11 @@ def _int_rule(bits: int) -> Rule:
 
 
 def _float_rule(value: Any) -> str | None:
-    if type(value) not in (float, int):
+    if type(value) is int:
+        if value.bit_length() > 1023:  # no double holds it (math.isfinite would raise)
+            return f"out of range for a float ({_digits(value)})"
+        return None
+    if type(value) is not float:
         return f"not a number ({type(value).__name__})"
     if not math.isfinite(value):
         return f"not a finite number ({value!r})"
@@ -120,8 +128,7 @@ def _date_rule(value: Any) -> str | None:
 def _instant_rule(value: Any) -> str | None:
     if not isinstance(value, datetime):
         return f"not a date-time ({type(value).__name__})"
-    offset = value.utcoffset()
-    if offset is None:
+    if value.tzinfo is None or value.utcoffset() is None:  # as AwareDateTime refuses it
         return "no time zone (a naive date-time)"
     if 1 < value.year < 9999:  # the common case: far from the limits
         return None
@@ -189,7 +196,7 @@ def column_rule(column: Column) -> Rule:
     elif isinstance(kind, Boolean):
         rule = _bool_rule
     elif isinstance(kind, Integer):
-        rule = _int_rule(next(bits for cls, bits in _INT_BITS if isinstance(kind, cls)))
+        rule = _int_rule(_bits(column))
     elif isinstance(kind, Float):
         rule = _float_rule
     elif isinstance(kind, Date):

@@ -186,6 +186,7 @@ def test_floats_must_be_finite_and_dates_dates():
     assert duration(2.5) is None and duration(3) is None
     assert duration(math.inf) == "not a finite number (inf)"
     assert duration(math.nan) == "not a finite number (nan)"
+    assert duration(10**400) == "out of range for a float (a number of about 401 digits)"
     day = rules.column_rule(schema.ratings.c.rated_date)
     assert day(date(1, 1, 1)) is None and day(T0) == "not a date (datetime)"
 
