@@ -128,9 +128,10 @@ class WindowWriter:
     def write_page(self, stream: str, records: list[dict[str, Any]]) -> None:
         manifest = self.streams.setdefault(stream, StreamManifest())
         name = f"{stream}/page-{len(manifest.pages) + 1:06d}.json.gz"
-        body = gzip.compress(
-            json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0
-        )
+        text = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
+        # A lone surrogate (valid JSON, e.g. "\udc80") is written as JSON's own escape: the page
+        # decodes to the same records, and one record cannot fail the extract.
+        body = gzip.compress(text.encode("utf-8", "backslashreplace"), mtime=0)
         (self.dir / stream).mkdir(parents=True, exist_ok=True)
         (self.dir / name).write_bytes(body)
         manifest.pages.append(name)

@@ -47,14 +47,15 @@ _source: str = ""
 
 def map_page(mapping: Any, ctx: MappingContext, source: str, page: list[Any]) -> PreparedPage:
     """Map one page of raw (redacted) records and prepare it for the warehouse."""
-    records, rejections = [], []
+    records, raws, rejections = [], [], []
     for raw in page:
         mapped = mapping(raw, ctx)
         if isinstance(mapped, Rejection):
             rejections.append((mapped, raw))
         else:
             records.append(mapped)
-    return prepare_page(records, rejections, source)
+            raws.append(raw)  # quarantined as it came, should its row break a storage rule
+    return prepare_page(records, rejections, source, raws)
 
 
 def _count_setting(name: str) -> int | None:

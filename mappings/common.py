@@ -51,7 +51,12 @@ class MappingContext:
         # Separators carry no identity: "0100109106-001" (a branch tax code as printed) and
         # "0100109106001" (as the business register stores it) are one enterprise.
         normalised = _SEPARATORS.sub("", id_number).upper()
-        return hmac.digest(self.pseudonym_key, normalised.encode(), "sha256").hex()
+        # surrogatepass: a lone surrogate (valid in JSON) must not make redaction raise and
+        # fail the batch; valid text encodes exactly as before, so every reference is unchanged.
+        digest = hmac.digest(
+            self.pseudonym_key, normalised.encode("utf-8", "surrogatepass"), "sha256"
+        )
+        return digest.hex()
 
     def redacted_id(self, id_number: object) -> object:
         """The form of an ID number that may be archived: `hmac:<keyed hash>`."""

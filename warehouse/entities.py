@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from mappings.canonical import (
     Procedure,
     Rating,
 )
-from warehouse import schema
+from warehouse import rules, schema
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -38,11 +39,21 @@ class Entity:
     updated_column: str | None = None  # newer-wins column; None: the last load wins
     surrogate: str | None = None  # surrogate primary key column, when there is one
 
+    @cached_property
+    def check(self) -> rules.RowCheck:
+        """The storage rules of the entity's table (`warehouse.rules`), built once a process."""
+        return rules.row_checker(self.table)
+
 
 def local_date(instant: datetime | None) -> date | None:
     if instant is None:
         return None
-    return (instant if instant.tzinfo is LOCAL_TZ else instant.astimezone(LOCAL_TZ)).date()
+    if instant.tzinfo is LOCAL_TZ:
+        return instant.date()
+    try:
+        return instant.astimezone(LOCAL_TZ).date()
+    except OverflowError:  # within hours of year 1 or 9999: the instant's own rule rejects it
+        return None
 
 
 def content_hash(row: dict[str, Any]) -> str:
@@ -125,7 +136,8 @@ def _procedure_row(p: Procedure, source: str) -> dict[str, Any]:
         "field_code": p.field_code,
         "field_name": p.field_name,
         "agency_code": p.agency_code,
-        "legal_duration": p.legal_duration,
+        # + 0.0: SQLite keeps -0.0 as 0.0 where PostgreSQL keeps the sign; both get 0.0.
+        "legal_duration": None if p.legal_duration is None else p.legal_duration + 0.0,
         "duration_unit": p.duration_unit,
         "online_level": p.online_level,
         "fee_amount": p.fee_amount,

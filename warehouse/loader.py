@@ -29,12 +29,13 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tupl
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mappings.canonical import Canonical, Dossier, Rejection
-from warehouse import schema
+from warehouse import rules, schema
 from warehouse.bulk import BulkWriter, one_of
 from warehouse.entities import ENTITIES, Entity, content_hash, entity_of
 from warehouse.linking import LinkRow, relink
 from warehouse.liveness import Heartbeat, host_name, mark_abandoned, stale_after
 from warehouse.locks import transaction_lock
+from warehouse.rules import storable_text
 from warehouse.statistics import StatisticsRefresher
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ ENTITIES_BY_NAME = {e.name: e for e in ENTITIES.values()}
 
 # Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits.
 CHUNK = 500
+_SOURCE_ID_LENGTH = schema.rejected_records.c.source_id.type.length
 
 
 @dataclass
@@ -348,17 +350,25 @@ class Batch:
         self._writer.insert(h, list(new_events.values()))
 
     def _quarantine(self, rejections: Iterable[tuple[Rejection, Any]]) -> None:
-        """Keep each rejected record once (by payload hash) with its reason and last batch."""
+        """Keep each rejected record once (by payload hash) with its reason and last batch.
+
+        Whatever a record holds, its quarantine row is storable: text that no driver can take
+        (NUL, unpaired surrogates) is written as escapes and the source id is cut to its column,
+        so one record can never fail the batch here either.
+        """
         q = schema.rejected_records
         rows: dict[str, dict[str, Any]] = {}
         for rejection, payload in rejections:
-            text = json.dumps(_str_keys(payload), sort_keys=True, ensure_ascii=False, default=str)
+            text = _payload_text(payload)
             digest = hashlib.sha256(text.encode()).hexdigest()
+            source_id = rejection.source_id
             rows[digest] = {
                 "source": self.source,
                 "stream": self.stream,
-                "source_id": rejection.source_id,
-                "reason": rejection.reason[:2000],
+                "source_id": None
+                if source_id is None
+                else storable_text(str(source_id))[:_SOURCE_ID_LENGTH],
+                "reason": storable_text(rejection.reason)[:2000],
                 "payload": text,
                 "payload_hash": digest,
                 "first_batch_id": self.batch_id,
@@ -455,17 +465,37 @@ class PreparedPage:
 
 
 def prepare_page(
-    records: Sequence[Canonical], rejections: Sequence[tuple[Rejection, Any]], source: str
+    records: Sequence[Canonical],
+    rejections: Sequence[tuple[Rejection, Any]],
+    source: str,
+    raws: Sequence[Any] | None = None,
 ) -> PreparedPage:
     """Rows, content hashes and status histories of a page: the loader's work that needs no
-    database, so that it can run beside the loading (see `lienthong.mapper`)."""
+    database, so that it can run beside the loading (see `lienthong.mapper`).
+
+    A record whose row breaks a rule of its table (`warehouse.rules`: length, range, text,
+    required) joins the page's rejections with the column and the rule as its reason; its
+    quarantined payload is ``raws[i]``, the raw record it was mapped from, when given.
+    """
     entities: dict[str, PreparedEntity] = {}
-    for record in records:
+    rejected = list(rejections)
+    for index, record in enumerate(records):
         entity = entity_of(record)
+        try:
+            row = entity.to_row(record, source)
+        except (TypeError, ValueError, OverflowError) as exc:  # a record no row can be made of
+            fault: str | None = f"malformed record: {type(exc).__name__}: {exc}"[:500]
+        else:
+            fault = entity.check(row)
+            if fault is None and type(record) is Dossier:
+                fault = _history_fault(record.history)
+        if fault is not None:
+            payload = raws[index] if raws is not None else _record_payload(record)
+            rejected.append((Rejection(fault, _record_key(record)), payload))
+            continue
         prepared = entities.get(entity.name)
         if prepared is None:
             prepared = entities[entity.name] = PreparedEntity({}, {})
-        row = entity.to_row(record, source)
         key = tuple(row[c] for c in entity.key)
         prior = prepared.rows.get(key)
         if prior is not None:
@@ -476,7 +506,61 @@ def prepare_page(
         prepared.rows[key] = row
         if isinstance(record, Dossier):
             prepared.histories[key] = tuple((e.status, e.at) for e in record.history)
-    return PreparedPage(entities, list(rejections), len(records) + len(rejections))
+    return PreparedPage(entities, rejected, len(records) + len(rejections))
+
+
+_STATUS = schema.dossier_status_history.c.status
+_STATUS_RULE = rules.column_rule(_STATUS)
+_CHANGED_AT_RULE = rules.column_rule(schema.dossier_status_history.c.changed_at)
+_STATUS_LOW, _STATUS_HIGH = rules.integer_bounds(_STATUS)
+
+
+def _history_fault(history: Iterable[Any]) -> str | None:
+    """The storage rules of `dossier_status_history`, for a dossier's status events; the common
+    case tested inline (a dossier has a handful of events, on the hot path)."""
+    for event in history:
+        status, at = event.status, event.at
+        if (
+            type(status) is int
+            and _STATUS_LOW <= status <= _STATUS_HIGH
+            and type(at) is datetime
+            and at.tzinfo is not None
+            and 1 < at.year < 9999
+        ):
+            continue
+        fault = _STATUS_RULE(status)
+        if fault is not None:
+            return f"history.status: {fault}"
+        fault = _CHANGED_AT_RULE(at)
+        if fault is not None:
+            return f"history.changed_at: {fault}"
+    return None
+
+
+def _record_key(record: Canonical) -> str | None:
+    """The record's key at its source, for the quarantine row (bounded and escaped there)."""
+    key = getattr(record, "source_id", None)
+    if key is None:
+        key = getattr(record, "code", None)
+    return None if key is None else str(key)
+
+
+def _record_payload(record: Canonical) -> Any:
+    """A canonical record as JSON-able data, for the quarantine when its raw form is not given."""
+    try:
+        return asdict(record)
+    except (TypeError, ValueError, RecursionError):
+        return repr(record)
+
+
+def _payload_text(payload: Any) -> str:
+    """The quarantined payload as JSON text that any driver can store (see `storable_text`)."""
+    try:
+        text = json.dumps(_str_keys(payload), sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError) as exc:
+        # Not JSON-able at all (a number too long to print, nesting too deep): its shape only.
+        text = json.dumps({"unserialisable_payload": type(payload).__name__, "error": str(exc)})
+    return storable_text(text)
 
 
 def _str_keys(value: Any) -> Any:

@@ -223,10 +223,20 @@ def test_times_come_back_timezone_aware_and_local_dates_are_local(engine):
 
 
 def test_naive_datetimes_are_refused(engine):
+    """A naive instant never reaches a column: the record is quarantined (the loader's rules),
+    and the column type refuses one written past the loader."""
     naive = dataclasses.replace(dossier(1), source_updated_at=datetime(2019, 3, 1, 8, 0))
-    with pytest.raises(Exception, match="naive datetime"):
-        load(engine, [naive])
-    assert count(engine, schema.dossiers) == 0
+    batch = load(engine, [naive, dossier(2)])
+    assert batch.counts.rejected == 1 and count(engine, schema.dossiers) == 1
+    with engine.connect() as conn:
+        reason = conn.execute(select(schema.rejected_records.c.reason)).scalar_one()
+    assert reason == "source_updated_at: no time zone (a naive date-time)"
+    with pytest.raises(Exception, match="naive datetime"), engine.begin() as conn:
+        conn.execute(
+            insert(schema.watermarks).values(
+                source="s", stream="s", value=datetime(2019, 3, 1), updated_at=T0
+            )
+        )
 
 
 def test_catalogues_and_ratings_upsert_by_key(engine):
