@@ -59,6 +59,22 @@ def sync_from_stand_in(key: str, engine: Engine, base_url: str, *, since, until,
     )
 
 
+def serial_one_stop_digest(tmp_path, windows, *, seed: int) -> dict[str, str]:
+    """The warehouse digest of one-stop syncs of ``windows`` one after the other, from a fresh
+    stand-in of the small scenario (``seed``) into a SQLite file of its own: what overlapping
+    syncs must equal."""
+    from simulators.one_stop import build_dataset, make_app
+    from simulators.server import PrefixDispatcher, serve
+    from warehouse.db import make_engine, upgrade
+
+    serial = make_engine(f"sqlite:///{tmp_path / 'serial.db'}")
+    upgrade(serial)
+    with serve(PrefixDispatcher({"/one_stop": make_app(build_dataset("small", seed=seed))})) as url:
+        for since, until in windows:
+            sync_from_stand_in("one_stop", serial, url, since=since, until=until)
+    return warehouse_digest(serial)
+
+
 def retry_without_waiting(monkeypatch, max_attempts: int | None = None) -> None:
     """Connector retries without real sleeping (where faults are many: the backoff is tested
     elsewhere, tests/connectors); `max_attempts` per call, else the policy's default."""

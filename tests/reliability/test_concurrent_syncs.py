@@ -15,9 +15,8 @@ from mappings.common import LOCAL_TZ
 from simulators.faults import Faults
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
-from tests.helpers import warehouse_digest
+from tests.helpers import serial_one_stop_digest, warehouse_digest
 from warehouse import schema
-from warehouse.db import make_engine, upgrade
 from warehouse.loader import read_watermark
 
 BACKFILL = (datetime(2018, 10, 1, tzinfo=LOCAL_TZ), datetime(2019, 4, 1, tzinfo=LOCAL_TZ))
@@ -63,16 +62,6 @@ def test_two_syncs_of_one_source_are_serialised(engine, tmp_path):
     assert read_watermark(engine, "one_stop", "dossiers") == NIGHTLY[1]
 
     # And the result is what the two windows give one after the other.
-    serial = make_engine(f"sqlite:///{tmp_path / 'serial.db'}")
-    upgrade(serial)
-    with serve(PrefixDispatcher({"/one_stop": make_app(build_dataset("small", seed=12))})) as url:
-        for window in (BACKFILL, NIGHTLY):
-            sync(
-                "one_stop",
-                load(),
-                since=window[0],
-                until=window[1],
-                engine=serial,
-                connection=stand_in_connection(url, "one_stop"),
-            )
-    assert warehouse_digest(serial) == warehouse_digest(engine)
+    assert serial_one_stop_digest(tmp_path, (BACKFILL, NIGHTLY), seed=12) == warehouse_digest(
+        engine
+    )

@@ -19,9 +19,9 @@ from mappings.common import LOCAL_TZ
 from simulators.faults import Faults
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
-from tests.helpers import warehouse_digest
+from tests.helpers import serial_one_stop_digest, warehouse_digest
 from warehouse import schema
-from warehouse.db import make_engine, upgrade
+from warehouse.db import upgrade
 from warehouse.loader import Batch, read_watermark
 from warehouse.locks import _lock_id
 
@@ -140,16 +140,6 @@ def test_a_lost_session_lock_never_lets_two_loads_of_a_source_overlap(
     assert second_agencies.finished_at > first_dossiers.finished_at
     assert read_watermark(engine, "one_stop", "dossiers") == NIGHTLY[1]
 
-    serial = make_engine(f"sqlite:///{tmp_path / 'serial.db'}")
-    upgrade(serial)
-    with serve(PrefixDispatcher({"/one_stop": make_app(build_dataset("small", seed=12))})) as url:
-        for window in (BACKFILL, NIGHTLY):
-            sync(
-                "one_stop",
-                load(),
-                since=window[0],
-                until=window[1],
-                engine=serial,
-                connection=stand_in_connection(url, "one_stop"),
-            )
-    assert warehouse_digest(serial) == warehouse_digest(engine)
+    assert serial_one_stop_digest(tmp_path, (BACKFILL, NIGHTLY), seed=12) == warehouse_digest(
+        engine
+    )
