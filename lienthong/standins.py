@@ -7,10 +7,7 @@ saying so from the two commands that need them (exit 2), not a traceback.
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
-
-MODULE = "simulators.standins"
 
 
 class StandInsMissing(Exception):
@@ -20,11 +17,12 @@ class StandInsMissing(Exception):
 def load() -> ModuleType:
     """`simulators.standins`: every stand-in on one server, and the connections that reach them."""
     try:
-        return importlib.import_module(MODULE)
+        from simulators import standins
     except ModuleNotFoundError as exc:
-        # Whatever is missing, the product itself imported fine: it is the stand-ins' install.
+        # The CLI is running, so the product is installed: what is missing is the stand-ins.
         raise StandInsMissing(
             f"the stand-ins are not installed (no module named {exc.name!r}): they are "
             "development tooling of the repository; install it with `make install` "
             "(pip install -e '.[dev]')"
         ) from None
+    return standins
