@@ -24,7 +24,7 @@ def sync(source: str, base_url: str, db_url: str, window: str = "history") -> di
 
     from lienthong.pipeline import sync as run_sync
     from lienthong.settings import Settings
-    from lienthong.standins import stand_in_connection
+    from simulators.standins import stand_in_connection
     from warehouse.db import make_engine, upgrade
 
     engine = make_engine(db_url)

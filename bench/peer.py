@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from lienthong.standins import DSTCODE, PASSWORD, USERNAME
+from simulators.standins import DSTCODE, PASSWORD, USERNAME
 
 
 def login(http: requests.Session, base_url: str) -> str:

@@ -18,6 +18,7 @@ from connectors.errors import SourceError
 from lienthong import fees_cli, registry, render, report_cli
 from lienthong.landing import LandingError, LandingIntegrityError
 from lienthong.settings import Settings, SettingsError, demo_environ, load
+from lienthong.standins import StandInsMissing
 from warehouse.db import WarehouseNotReady
 
 log = logging.getLogger("lienthong")
@@ -95,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, ConnectionNotConfigured, SourceError, LandingError, ValueError) as exc:
         print(f"lienthong: error: {exc}", file=sys.stderr)
         return 2
+    except StandInsMissing as exc:  # `demo` and `simulate` on an install without the stand-ins
+        print(f"lienthong: error: {exc}", file=sys.stderr)
+        return 2
     except DBAPIError as exc:
         # The warehouse itself failed (down, unreachable, connection cut): the batch was rolled
         # back and its audit row says so where it could be written.
@@ -126,14 +130,14 @@ def cmd_migrate(args, settings: Settings) -> int:
 
 
 def cmd_simulate(args, settings: Settings) -> int:
-    from lienthong.standins import stand_in_uri, stand_ins
-    from simulators.server import serve
+    from lienthong import standins
 
-    app = stand_ins(seed=args.seed, scenario=args.scenario, faults=args.faults)
-    with serve(app, host=args.host, port=args.port) as base_url:
+    stand = standins.load()
+    app = stand.stand_ins(seed=args.seed, scenario=args.scenario, faults=args.faults)
+    with stand.serve(app, host=args.host, port=args.port) as base_url:
         print(f"stand-ins serving on {base_url} (scenario {args.scenario}, seed {args.seed})")
         for source in registry.SOURCES.values():
-            print(f"  export {source.env_var}='{stand_in_uri(base_url, source.key)}'")
+            print(f"  export {source.env_var}='{stand.stand_in_uri(base_url, source.key)}'")
         print("Ctrl-C to stop", flush=True)
         try:
             while True:

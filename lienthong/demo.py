@@ -8,12 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from connectors.base import LOCAL_TZ
-from lienthong import excel, fees_cli, registry, render
+from lienthong import excel, fees_cli, registry, render, standins
 from lienthong.pipeline import sync
 from lienthong.report_cli import write_reports
 from lienthong.settings import Settings
-from lienthong.standins import stand_in_connection, stand_ins
-from simulators.server import serve
 from warehouse import schema
 from warehouse.db import make_engine, upgrade
 from warehouse.reconciliation import reconcile
@@ -31,10 +29,11 @@ PERIOD = (date(2019, 1, 1), date(2019, 6, 30))
 
 def run_demo(settings: Settings, seed: int = 2019) -> int:
     started = time.monotonic()
+    stand = standins.load()  # before anything is created: without the stand-ins, no demo
     engine = make_engine(settings.warehouse_url)
     upgrade(engine)
     print(f"warehouse: {engine.url.render_as_string(hide_password=True)}")
-    with serve(stand_ins(seed=seed, scenario=SCENARIO)) as base_url:
+    with stand.serve(stand.stand_ins(seed=seed, scenario=SCENARIO)) as base_url:
         print(f"stand-ins: {base_url} (scenario {SCENARIO}, seed {seed})")
         for key in registry.SOURCES:
             print(f"syncing {key} {SINCE.date()} .. {UNTIL.date()}")
@@ -44,7 +43,7 @@ def run_demo(settings: Settings, seed: int = 2019) -> int:
                 since=SINCE,
                 until=UNTIL,
                 engine=engine,
-                connection=stand_in_connection(base_url, key),
+                connection=stand.stand_in_connection(base_url, key),
                 run_id="demo",
             ):
                 print(f"  {result.summary()}")

@@ -1,52 +1,28 @@
-"""All stand-ins of the registry on one HTTP server, each under `/<source key>`."""
+"""The product's one door to the stand-ins (`simulators/`): development tooling that only
+`lienthong demo` and `lienthong simulate` use, imported when one of them runs, never before.
+
+Syncs, loads and reports run without the stand-ins; an install that lacks them gets one line
+saying so from the two commands that need them (exit 2), not a traceback.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
-
-from connectors.connection import Connection
-from lienthong.registry import SOURCES
-
-# The stand-ins' own demo credentials: not secrets of any real system.
-USERNAME, PASSWORD = "demo", "demo-secret"
-DSTCODE = "000.00.01.H22"  # the center's agency code in the demo (H22 = Lạng Sơn)
+from types import ModuleType
 
 
-def stand_ins(seed: int = 2019, scenario: str = "langson-2019h1", faults: str = ""):
-    """A WSGI app mounting every registered source's stand-in under its key.
-
-    The data sets are built together (`simulators.province`) so that ministry dossiers also
-    entered at the one-stop counter appear in both systems, as in real life.
-    """
-    from simulators import province
-    from simulators.faults import Faults
-    from simulators.server import PrefixDispatcher
-
-    knobs = Faults.parse(faults) if faults else Faults()
-    apps = province.stand_ins(scenario, seed, knobs)
-    return PrefixDispatcher({f"/{key}": app for key, app in apps.items()})
+class StandInsMissing(Exception):
+    """The stand-ins (or a module they need) are not installed where the command runs."""
 
 
-def stand_in_connection(base_url: str, key: str) -> Connection:
-    """The connection a source uses to reach its stand-in at `base_url`."""
-    parts = urlsplit(base_url)
-    return Connection(
-        conn_id=SOURCES[key].conn_id,
-        conn_type="http",
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port,
-        login=USERNAME,
-        password=PASSWORD,
-        schema=key,
-        # Plain http, said out loud: allowed to loopback only (connectors.connection).
-        extra={"protocol": "http", "dstcode": DSTCODE, "madonvi": DSTCODE},
-    )
-
-
-def stand_in_uri(base_url: str, key: str) -> str:
-    """The same connection in Airflow's URI form, for AIRFLOW_CONN_<ID>."""
-    parts = urlsplit(base_url)
-    return (
-        f"http://{quote(USERNAME)}:{quote(PASSWORD)}@{parts.hostname}:{parts.port}/{key}"
-        f"?protocol=http&dstcode={DSTCODE}&madonvi={DSTCODE}"
-    )
+def load() -> ModuleType:
+    """`simulators.standins`: every stand-in on one server, and the connections that reach them."""
+    try:
+        from simulators import standins
+    except ModuleNotFoundError as exc:
+        # The CLI is running, so the product is installed: what is missing is the stand-ins.
+        raise StandInsMissing(
+            f"the stand-ins are not installed (no module named {exc.name!r}): they are "
+            "development tooling of the repository; install it with `make install` "
+            "(pip install -e '.[dev]')"
+        ) from None
+    return standins

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from lienthong.registry import SOURCES
 from simulators.one_stop.scenario import Dataset, DossierTruth
 
 INTAKE = "one_stop"
@@ -44,16 +45,12 @@ COPY_RULES: dict[str, CopyRule] = {
 
 
 def simulator_module(key: str):
-    from lienthong.registry import SOURCES
-
     return importlib.import_module(SOURCES[key].simulator.partition(":")[0])
 
 
 @cache
 def datasets(scenario: str, seed: int) -> dict[str, Any]:
     """Every registered source's data set; the one-stop one holds the counter copies."""
-    from lienthong.registry import SOURCES
-
     built = {key: simulator_module(key).build_dataset(scenario, seed) for key in SOURCES}
     if INTAKE in built:
         built[INTAKE] = with_counter_copies(built[INTAKE], built, seed)

@@ -50,7 +50,7 @@ def sync_from_stand_in(key: str, engine: Engine, base_url: str, *, since, until,
 
     from lienthong.pipeline import sync
     from lienthong.settings import load
-    from lienthong.standins import stand_in_connection
+    from simulators.standins import stand_in_connection
 
     connection = stand_in_connection(base_url, key)
     connection = dataclasses.replace(connection, extra={**connection.extra, **extra})

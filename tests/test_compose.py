@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from connectors.connection import ConnectionNotConfigured, get_connection
 from lienthong import orchestration, settings
 from lienthong.registry import SOURCES
-from lienthong.standins import stand_in_uri
+from simulators.standins import stand_in_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from simulators.faults import Faults
 from simulators.vietinbank.app import VietinbankApp, make_app
-from simulators.vietinbank.dataset import (
-    Anomalies,
-    Dataset,
-    FeeDossier,
-    TransactionTruth,
-    build_dataset,
-)
+from simulators.vietinbank.dataset import Dataset, FeeDossier, build_dataset
+from simulators.vietinbank.truth import Anomalies, TransactionTruth
 
 __all__ = [
     "Anomalies",

@@ -6,12 +6,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from simulators.one_stop import DossierTruth
-    from simulators.vietinbank.dataset import Anomalies, TransactionTruth
+from simulators.one_stop.scenario import DossierTruth
+from simulators.vietinbank.truth import Anomalies, TransactionTruth
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = {"payment": "THANH_TOAN", "refund": "HOAN_TIEN", "reversal": "HUY"}
@@ -267,8 +266,6 @@ class Generator:
 
     def wire(self) -> tuple[list[dict[str, Any]], list[TransactionTruth], dict[str, str]]:
         """Wire rows (some listed twice), the truth per transaction, and the forgeries."""
-        from simulators.vietinbank.dataset import TransactionTruth
-
         rows, truth, forged = [], [], {}
         repeat = self._rng("repeat")
         for txn in self._numbered():

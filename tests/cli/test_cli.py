@@ -9,9 +9,9 @@ import pytest
 from openpyxl import load_workbook
 
 from lienthong.cli import main
-from lienthong.standins import stand_in_uri
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_uri
 
 
 @pytest.fixture

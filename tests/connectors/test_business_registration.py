@@ -157,7 +157,7 @@ def test_full_sync_through_the_pipeline(engine, dataset, monkeypatch):
     from lienthong import registry
     from lienthong.pipeline import sync
     from lienthong.settings import load
-    from lienthong.standins import stand_in_connection
+    from simulators.standins import stand_in_connection
     from tests.e2e.test_one_stop_end_to_end import H1, Q2, as_counters, expected_phu_luc_01
     from warehouse import schema
     from warehouse.reports.phu_luc_01 import phu_luc_01

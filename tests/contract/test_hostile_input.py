@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from connectors.base import Window
 from lienthong.registry import SOURCES, load_object
-from lienthong.standins import stand_in_connection
 from mappings.canonical import (
     Agency,
     Dossier,
@@ -24,6 +23,7 @@ from mappings.canonical import (
 )
 from mappings.common import LOCAL_TZ, MappingContext
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.conftest import TEST_KEY
 
 CTX = MappingContext(TEST_KEY, known_procedures=frozenset({"1.001612"}))

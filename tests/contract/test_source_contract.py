@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from connectors.base import Window
 from lienthong.registry import SOURCES, load_object
-from lienthong.standins import stand_in_connection
 from mappings.canonical import Dossier, Rejection
 from mappings.common import LOCAL_TZ, MappingContext
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.conftest import TEST_KEY
 from tests.helpers import retry_without_waiting, sync_from_stand_in, warehouse_digest
 from warehouse import schema

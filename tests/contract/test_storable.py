@@ -229,7 +229,7 @@ def test_hostile_records_go_through_extract_and_load_alike(backends, tmp_path):
     from connectors.base import Window
     from lienthong.pipeline import extract, load
     from lienthong.settings import load as settings
-    from lienthong.standins import stand_in_connection
+    from simulators.standins import stand_in_connection
 
     edited = {}
 

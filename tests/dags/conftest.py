@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from lienthong.standins import stand_ins
 from simulators.server import serve
+from simulators.standins import stand_ins
 from warehouse import schema
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from lienthong import orchestration
 from lienthong.pipeline import sync
 from lienthong.registry import SOURCES
 from lienthong.settings import load as load_settings
-from lienthong.standins import stand_in_connection, stand_in_uri
 from mappings.common import LOCAL_TZ
+from simulators.standins import stand_in_connection, stand_in_uri
 from tests.dags.conftest import DAGS_FOLDER, audit, refuse_dossiers
 from tests.helpers import warehouse_digest
 from warehouse import schema

@@ -20,8 +20,8 @@ from lienthong import orchestration
 from lienthong.pipeline import sync
 from lienthong.registry import SOURCES
 from lienthong.settings import load as load_settings
-from lienthong.standins import stand_in_connection, stand_in_uri, stand_ins
 from simulators.server import serve
+from simulators.standins import stand_in_connection, stand_in_uri, stand_ins
 from tests.dags.conftest import SEED, audit, refuse_dossiers
 from tests.dags.local_airflow import RUN_TIMEOUT, STARTUP_TIMEOUT, LocalAirflow
 from tests.helpers import warehouse_digest

@@ -20,11 +20,11 @@ from connectors.rest import RetryPolicy
 from lienthong import registry
 from lienthong.pipeline import sync
 from lienthong.settings import load
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ
 from simulators.criminal_record import CONTENT_MARKER, build_dataset, make_app, sensitive_strings
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.helpers import count
 from warehouse import schema
 

@@ -13,10 +13,10 @@ from connectors.base import Window
 from lienthong import landing
 from lienthong.pipeline import extract, load, sync
 from lienthong.settings import load as settings
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.helpers import warehouse_digest
 from warehouse.db import make_engine, upgrade
 

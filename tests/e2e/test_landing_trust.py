@@ -17,9 +17,9 @@ from connectors.base import Window
 from lienthong import cli, landing
 from lienthong.pipeline import extract, load, sync
 from lienthong.settings import load as settings
-from lienthong.standins import stand_in_connection, stand_in_uri
 from simulators import one_stop
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection, stand_in_uri
 from simulators.vietinbank import build_dataset, make_app
 from tests.fees.builders import SINCE, UNTIL
 from tests.landing_forgery import (

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from lienthong.pipeline import sync
 from lienthong.settings import load
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ
 from simulators.faults import Faults
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.helpers import count, warehouse_digest
 from warehouse import schema
 from warehouse.reports.phu_luc_01 import phu_luc_01

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from lienthong.pipeline import sync
 from lienthong.registry import SOURCES
 from lienthong.settings import load
-from lienthong.standins import stand_in_connection, stand_ins
 from mappings.common import LOCAL_TZ
 from simulators import province
 from simulators.server import serve
+from simulators.standins import stand_in_connection, stand_ins
 from tests.e2e.test_one_stop_end_to_end import as_counters, expected_phu_luc_01
 from warehouse import schema
 from warehouse.reports.phu_luc_01 import phu_luc_01

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from lienthong.pipeline import sync
 from lienthong.registry import Source, Stream
 from lienthong.settings import load
-from lienthong.standins import stand_in_connection
 from mappings.canonical import Dossier, FeeLine, Payment, StatusEvent
 from mappings.common import LOCAL_TZ
+from simulators.standins import stand_in_connection
 from warehouse.loader import Batch
 
 # The entry the lead adds to lienthong/registry.py; the tests register it themselves.

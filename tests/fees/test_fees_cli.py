@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 
 from lienthong import cli, fees_cli
-from lienthong.standins import PASSWORD, stand_in_uri
 from simulators import one_stop
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import PASSWORD, stand_in_uri
 from simulators.vietinbank import Anomalies, build_dataset, make_app
 from warehouse.reconciliation import CLASSES
 

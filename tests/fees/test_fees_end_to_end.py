@@ -15,11 +15,11 @@ from connectors.base import Window
 from connectors.rest import RestClient, RetryPolicy
 from lienthong.pipeline import extract, load, sync
 from lienthong.settings import load as settings
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ
 from simulators import one_stop
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from simulators.vietinbank import Anomalies, build_dataset, make_app
 from tests.fees.builders import SINCE, UNTIL, VIETINBANK, sync_sources, tampering
 from tests.helpers import warehouse_digest

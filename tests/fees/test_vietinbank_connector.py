@@ -15,12 +15,12 @@ from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import AuthError, ContractError
 from connectors.rest import RestClient, RetryPolicy
 from connectors.vietinbank import VietinbankConnector, statement_days
-from lienthong.standins import PASSWORD, stand_in_connection
 from mappings import vietinbank as mapping
 from mappings.canonical import FeeStatement, Rejection
 from mappings.common import MappingContext
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import PASSWORD, stand_in_connection
 from simulators.vietinbank import Anomalies, build_dataset, make_app
 from tests.conftest import TEST_KEY
 from tests.fees.builders import SINCE, UNTIL, tampering

@@ -23,10 +23,10 @@ from lienthong.cli import main
 from lienthong.pipeline import extract, sync
 from lienthong.registry import load_object
 from lienthong.settings import load as settings_
-from lienthong.standins import stand_in_connection, stand_in_uri
 from mappings.common import LOCAL_TZ, MappingContext
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection, stand_in_uri
 from tests.conftest import TEST_KEY
 from tests.helpers import BreakBodies, count
 from warehouse import schema

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lienthong.standins import stand_in_uri, stand_ins
 from simulators.server import serve
+from simulators.standins import stand_in_uri, stand_ins
 from tests.helpers import count, warehouse_digest
 from warehouse import schema
 from warehouse.db import make_engine, upgrade

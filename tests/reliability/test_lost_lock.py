@@ -14,11 +14,11 @@ from sqlalchemy import select, text
 
 from lienthong.pipeline import sync
 from lienthong.settings import load
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ
 from simulators.faults import Faults
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.helpers import serial_one_stop_digest, warehouse_digest
 from warehouse import schema
 from warehouse.db import upgrade

@@ -16,11 +16,11 @@ from lienthong import landing
 from lienthong.pipeline import extract, load
 from lienthong.registry import SOURCES
 from lienthong.settings import load as settings
-from lienthong.standins import PASSWORD, stand_in_connection, stand_ins
 from mappings.common import LOCAL_TZ
 from simulators import province
 from simulators.criminal_record import sensitive_strings
 from simulators.server import serve
+from simulators.standins import PASSWORD, stand_in_connection, stand_ins
 from warehouse import schema
 
 WINDOW = Window(datetime(2018, 10, 1, tzinfo=LOCAL_TZ), datetime(2019, 7, 1, tzinfo=LOCAL_TZ))

@@ -25,11 +25,11 @@ from connectors.errors import SourceError
 from lienthong.pipeline import sync
 from lienthong.registry import get
 from lienthong.settings import load
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ
 from simulators.faults import Faults
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.helpers import warehouse_digest
 from warehouse import schema
 from warehouse.db import make_engine, upgrade

@@ -25,12 +25,12 @@ from lienthong import landing
 from lienthong.pipeline import extract, sync
 from lienthong.registry import load_object
 from lienthong.settings import load as settings_
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ, MappingContext
 from simulators import province
 from simulators.criminal_record import CONTENT_MARKER, sensitive_strings
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.conftest import TEST_KEY
 from tests.connectors.test_xml_shape import criminal_record_page
 from tests.helpers import BreakBodies, count

@@ -23,12 +23,12 @@ from connectors.soap import MAX_XML_DEPTH
 from lienthong.cli import main
 from lienthong.pipeline import sync
 from lienthong.settings import load as settings_
-from lienthong.standins import stand_in_connection, stand_in_uri
 from mappings.common import LOCAL_TZ, MappingContext
 from simulators import province
 from simulators.faults import Faults
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection, stand_in_uri
 from tests.conftest import TEST_KEY
 from tests.helpers import BreakBodies, count
 from tests.reliability.test_contract_break_kept import kept_document, personal_values

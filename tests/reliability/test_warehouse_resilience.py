@@ -14,10 +14,10 @@ from connectors import one_stop
 from lienthong.cli import main
 from lienthong.pipeline import sync
 from lienthong.settings import load
-from lienthong.standins import stand_in_connection, stand_in_uri
 from mappings.common import LOCAL_TZ
 from simulators.one_stop import build_dataset, make_app
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection, stand_in_uri
 from tests.helpers import count, warehouse_digest
 from warehouse import schema
 from warehouse.db import MIGRATIONS, alembic_config, upgrade

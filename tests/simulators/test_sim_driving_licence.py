@@ -18,7 +18,6 @@ from connectors import driving_licence, rest
 from lienthong import registry
 from lienthong.pipeline import sync
 from lienthong.settings import load
-from lienthong.standins import stand_in_connection
 from mappings.canonical import Procedure
 from simulators.driving_licence import build_dataset, make_app, make_stand_in
 from simulators.driving_licence.scenario import MALFORMATIONS, STATUSES
@@ -27,6 +26,7 @@ from simulators.ministry_catalogue import procedures_of
 from simulators.one_stop.catalogue import HOLIDAYS
 from simulators.one_stop.scenario import TZ
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.helpers import count, warehouse_digest
 from warehouse import schema
 from warehouse.loader import Batch

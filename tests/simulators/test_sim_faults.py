@@ -17,12 +17,12 @@ import requests
 from connectors.base import Window
 from connectors.errors import TransientError
 from lienthong.registry import SOURCES, load_object
-from lienthong.standins import stand_in_connection
 from mappings.common import LOCAL_TZ
 from simulators.faults import Cut, FaultInjector, Faults, pending_cut
 from simulators.one_stop import build_dataset, make_app
 from simulators.one_stop.scenario import MALFORMATIONS
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import stand_in_connection
 from tests.helpers import retry_without_waiting
 
 FULL = {"TuNgay": "20180101000000", "DenNgay": "20190701000000"}

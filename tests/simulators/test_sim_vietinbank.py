@@ -9,12 +9,12 @@ import pytest
 
 from connectors.base import Window
 from connectors.vietinbank import VietinbankConnector
-from lienthong.standins import PASSWORD, stand_in_connection
 from mappings.canonical import Rejection
 from mappings.common import LOCAL_TZ, MappingContext
 from mappings.vietinbank import map_transaction
 from simulators.faults import Faults
 from simulators.server import PrefixDispatcher, serve
+from simulators.standins import PASSWORD, stand_in_connection
 from simulators.vietinbank import build_dataset, make_app
 from simulators.vietinbank.payments import FORGERIES
 
