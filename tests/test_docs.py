@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-PAGES = [README, *DOCS]
+PAGES = [README, *DOCS, ROOT / "dags" / "README.md"]
 README_MAX_LINES = 220
 
 # `tests/x/test_y.py::test_z`, `tests/x/test_y.py::TestClass::test_z`, `...::test_z[sqlite]`
