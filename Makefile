@@ -70,7 +70,7 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# Throughput, memory, report and delta figures (README, "Performance"); SIZE dossiers in the
+# Throughput, memory, report and delta figures (docs/performance.md); SIZE dossiers in the
 # stand-in. The peer (dlt) is installed here only, from bench-constraints.txt: never a runtime
 # dependency. PostgreSQL figures use BENCH_PG_URL (a database it creates and drops).
 # REPORT_ROWS=N also times Phụ lục 01 after growing the PostgreSQL dossiers to N rows inside the
@@ -88,7 +88,7 @@ bench: $(STAMP)
 # A local Airflow (`airflow standalone`: SQLite metadata in var/airflow) running this checkout's
 # dags/ against the stand-ins, which run in the background with every source's connection pointed
 # at them; the warehouse is var/warehouse.db unless LIENTHONG_WAREHOUSE_URL says otherwise.
-# Ctrl-C stops Airflow and the stand-ins. The README, "Operation (Airflow)", shows what to do in the UI.
+# Ctrl-C stops Airflow and the stand-ins. docs/operations.md, "`make airflow`", shows what to do in the UI.
 AIRFLOW_PORT ?= 8080
 STAND_IN_PORT ?= 8765
 LOCAL_AIRFLOW_HOME := $(CURDIR)/var/airflow

@@ -107,7 +107,7 @@ def build(source: Source) -> None:
         # The data interval is the night's window: the run at 01:00 covers the 24 hours before.
         schedule=CronDataIntervalTimetable(orchestration.SYNC_CRON, timezone=TIMEZONE),
         start_date=datetime(2018, 10, 1, tzinfo=ZoneInfo(TIMEZONE)),
-        # Missed nights are re-run on purpose with `airflow backfill create` (README, "Operation"),
+        # Missed nights are re-run on purpose with `airflow backfill create` (docs/operations.md),
         # not by turning a DAG on: that would start years of runs.
         catchup=False,
         max_active_runs=1,
@@ -118,7 +118,8 @@ def build(source: Source) -> None:
             f"**{source.title}** ({source.protocol}, connection `{source.conn_id}`).\n\n"
             "`extract` lands the window's pages, `load` writes them to the warehouse from the "
             "landing store. Clear `load` to replay the archive (no call to the source); clear "
-            "`extract` to fetch the window again. See the README, 'Operation (Airflow)'."
+            "`extract` to fetch the window again. See docs/operations.md, "
+            "'Re-running a failed load'."
         ),
     )
     def sync() -> None:

@@ -18,7 +18,7 @@ from warehouse.reports.grouping import GROUPINGS
 from warehouse.reports.periods import Period, parse_period
 
 FORMATS = ("table", "csv", "xlsx", "html")
-# Exit codes of the reading commands (README, "The CLI"); lienthong/cli.py maps the errors.
+# Exit codes of the reading commands (README.md, "Exit codes"); lienthong/cli.py maps the errors.
 EXIT_NOT_READY = 5  # no warehouse to read: missing, schema behind the code, never synced
 EXIT_INCOMPLETE = 6  # --strict: the data does not cover the whole period
 

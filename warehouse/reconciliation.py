@@ -1,7 +1,7 @@
 """Reconciliation of gateway payments with dossiers: each payment and each fee-bearing dossier of
 a period gets a class, and the exceptions are the list the center's staff follow up.
 
-The rules (README, "Fees"):
+The rules (docs/fees.md, "Reconciliation"):
 - Only verified payments count. A transaction whose checksum failed never reaches `payments` (it
   is quarantined); the `verified` column keeps out any unverified row loaded another way.
 - Only result code "00" moved money; any other attempt is `failed`, shown for information.

@@ -263,7 +263,7 @@ payments = Table(
     Column("result_code", String(8), nullable=False),  # "00" = success
     Column("original_id", String(64)),  # refund / reversal: the transaction it undoes
     # The fee list (PhiLePhi) as JSON: a payment's lines are read whole, never on their own, and
-    # the generic loader upserts one row per record; see the README, "Fees".
+    # the generic loader upserts one row per record; see docs/fees.md, "In the warehouse".
     Column("fee_lines", JSON, nullable=False),
     Column("verified", Boolean, nullable=False),  # checksum verified; only these count
     Column("source_updated_at", AwareDateTime, nullable=False),

@@ -14,9 +14,10 @@ Effective due date, in order (docs/domain.md "No due date"):
    calendar (`computed`, see due_dates.py) — the warehouse keeps what the sources said;
 4. else none: a resolved dossier counts on time and is listed as a data-quality issue.
 
-Speed (README, "Performance"): the dossiers of a period are read through three ranges of partial,
-covering indexes (`scoped_dossiers`), the intake facts through one on the twins; on PostgreSQL a
-report runs without JIT compilation and with room for the twins' hash in memory.
+Speed (docs/performance.md, "Phụ lục 01 over 10M dossiers"): the dossiers of a period are read
+through three ranges of partial, covering indexes (`scoped_dossiers`), the intake facts through
+one on the twins; on PostgreSQL a report runs without JIT compilation and with room for the
+twins' hash in memory.
 """
 
 from __future__ import annotations
@@ -311,7 +312,7 @@ class Rules:
         two data-quality flags. In scope, the conditions of each are disjoint — a dossier is
         received in the period or before it, resolved in it or still pending at its end — so
         counting the dossiers of each class gives each column: the rules are evaluated once per
-        dossier rather than once per column (README, "Performance").
+        dossier rather than once per column (docs/performance.md).
         """
         measures = {
             "received_online": self.received_by(2),

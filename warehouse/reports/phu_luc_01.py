@@ -116,7 +116,7 @@ def phu_luc_01_in(report: Counting, by: str = "agency") -> Report:
     # Each dossier's classes computed once (OFFSET 0 keeps PostgreSQL from inlining them into
     # every count), counted by the dossiers' own agency or procedure column (tens or a few
     # thousand rows), then joined to the names — and, by field, rolled up through the
-    # catalogue: the joins run once per group, not once per dossier (README, "Performance").
+    # catalogue: the joins run once per group, not once per dossier (docs/performance.md).
     classes = rules.phu_luc_01_classes()
     classified = (
         select(key.label("key"), *(e.label(n) for n, e in classes.items()))
