@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -134,7 +135,14 @@ def cmd_simulate(args, settings: Settings) -> int:
 
     stand = standins.load()
     app = stand.stand_ins(seed=args.seed, scenario=args.scenario, faults=args.faults)
-    with stand.serve(app, host=args.host, port=args.port) as base_url:
+    with contextlib.ExitStack() as stack:
+        try:
+            base_url = stack.enter_context(stand.serve(app, host=args.host, port=args.port))
+        except OSError as exc:  # the port is taken, or not ours to bind
+            raise SettingsError(
+                f"cannot serve the stand-ins on {args.host}:{args.port}: {exc.strerror or exc}"
+                " (choose another --port)"
+            ) from None
         print(f"stand-ins serving on {base_url} (scenario {args.scenario}, seed {args.seed})")
         for source in registry.SOURCES.values():
             print(f"  export {source.env_var}='{stand.stand_in_uri(base_url, source.key)}'")

@@ -100,10 +100,15 @@ def sync(
     connection = connection or get_connection(source.conn_id)
     record_key = _record_key(source, connection)
     root = root if root is not None else landing.landing_root()
-    engine = _upgraded(engine or make_engine(settings.warehouse_url))
     until = until or datetime.now(UTC)
+    # What can be refused is refused before anything is written: a window that cannot be, a
+    # connection the connector will not use (plain http to a remote host …).
+    if since is not None:
+        Window(since, until)
+    client = _connector(source, connection)
+    engine = _upgraded(engine or make_engine(settings.warehouse_url))
     results = []
-    with source_lock(engine, source.key), _connector(source, connection) as connector:
+    with source_lock(engine, source.key), client as connector:
         for stream in source.streams:
             window = _window(engine, source, stream, since, until)
             ctx = _context(engine, key, stream, record_key)

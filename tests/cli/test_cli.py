@@ -126,6 +126,43 @@ def test_a_first_sync_without_since_is_a_clear_error(env, stand_in, monkeypatch,
     assert "give --since for the first run" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("window", "connection", "says"),
+    [
+        (("--since", "2019-07-01", "--until", "2019-01-01"), None, "must be before"),
+        (
+            ("--since", "2019-01-01"),
+            "http://u:p@motcua.example.gov.vn:80/?protocol=http&dstcode=000.00.01.H22",
+            "plain http",
+        ),
+    ],
+    ids=["reversed-window", "plain-http-to-a-remote-host"],
+)
+def test_a_sync_refused_for_its_arguments_writes_nothing(
+    env, stand_in, monkeypatch, capsys, window, connection, says
+):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LIENTHONG_ONE_STOP", connection or stand_in_uri(stand_in, "one_stop")
+    )
+    assert main(["sync", "one_stop", *window]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+    assert not (env / "w.db").exists()  # no warehouse made, no batch of the catalogues committed
+
+
+def test_simulate_on_a_port_in_use_is_one_line(env, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["simulate", "--port", str(port), "--scenario", "small"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lienthong: error: cannot serve the stand-ins on") and "\n" not in err
+
+
 def test_loading_without_a_pseudonym_key_is_refused(env, stand_in, monkeypatch, capsys):
     monkeypatch.setenv("AIRFLOW_CONN_LIENTHONG_ONE_STOP", stand_in_uri(stand_in, "one_stop"))
     monkeypatch.delenv("LIENTHONG_PSEUDONYM_KEY")
