@@ -22,9 +22,17 @@ class Grouping:
     from_: FromClause
 
 
-def check(by: str) -> None:
-    if by not in GROUPINGS:
-        raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}")
+class UnknownGrouping(ValueError):
+    """A report asked to group its rows by something it cannot group by."""
+
+    def __init__(self, value: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"cannot group by {value!r}: one of {', '.join(allowed)}")
+        self.value, self.allowed = value, allowed
+
+
+def check(by: str, allowed: tuple[str, ...] = GROUPINGS) -> None:
+    if by not in allowed:
+        raise UnknownGrouping(by, allowed)
 
 
 def of_dossiers(by: str, counted: FromClause) -> Grouping:

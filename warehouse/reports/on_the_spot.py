@@ -36,7 +36,7 @@ class Row:
 
 
 @dataclass
-class Report:
+class OnTheSpotReport:
     start: date
     end: date
     by: str
@@ -45,13 +45,13 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
-def four_on_the_spot(engine: Engine, start: date, end: date, by: str = "agency") -> Report:
+def four_on_the_spot(engine: Engine, start: date, end: date, by: str = "agency") -> OnTheSpotReport:
     grouping.check(by)
     with counting(engine, start, end) as report:
         return four_on_the_spot_in(report, by)
 
 
-def four_on_the_spot_in(report: Counting, by: str = "agency") -> Report:
+def four_on_the_spot_in(report: Counting, by: str = "agency") -> OnTheSpotReport:
     rules = report.rules
     new = rules.received_in_period
     group = grouping.of_dossiers(by, rules.c)
@@ -72,4 +72,4 @@ def four_on_the_spot_in(report: Counting, by: str = "agency") -> Report:
         for r in report.conn.execute(query).all()
     ]
     total = Row("TOTAL", "Tổng cộng", *(sum(getattr(r, n) for r in rows) for n in COUNTS))
-    return Report(report.start, report.end, by, rows, total)
+    return OnTheSpotReport(report.start, report.end, by, rows, total)

@@ -55,7 +55,7 @@ class Row:
 
 
 @dataclass
-class Report:
+class PhuLuc03Report:
     start: date
     end: date
     by: str
@@ -64,13 +64,13 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
-def phu_luc_03(engine: Engine, start: date, end: date, by: str = "agency") -> Report:
+def phu_luc_03(engine: Engine, start: date, end: date, by: str = "agency") -> PhuLuc03Report:
     grouping.check(by)
     with counting(engine, start, end) as report:
         return phu_luc_03_in(report, by)
 
 
-def phu_luc_03_in(report: Counting, by: str = "agency") -> Report:
+def phu_luc_03_in(report: Counting, by: str = "agency") -> PhuLuc03Report:
     rules = report.rules
     c = rules.c.c
     with_result = and_(rules.resolved, c.status.in_(RESOLVED_WITH_RESULT))
@@ -100,4 +100,4 @@ def phu_luc_03_in(report: Counting, by: str = "agency") -> Report:
     total = Row("TOTAL", "Tổng cộng")
     for n in COUNTS:
         setattr(total, n, sum(getattr(r, n) for r in rows))
-    return Report(report.start, report.end, by, rows, total)
+    return PhuLuc03Report(report.start, report.end, by, rows, total)
