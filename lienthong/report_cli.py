@@ -16,6 +16,7 @@ from lienthong.reports import FORMATS, REPORTS
 from lienthong.settings import Settings
 from warehouse.reports.coverage import Coverage, coverage
 from warehouse.reports.grouping import GROUPINGS, UnknownGrouping
+from warehouse.reports.options import Grouped, HotSpots
 from warehouse.reports.periods import Period, parse_period
 
 # Exit codes of the reading commands (README, "The CLI"); lienthong/cli.py maps the errors.
@@ -40,7 +41,7 @@ def add_parsers(sub) -> None:
         description="Give the period as --period (calendar or, with --cutoff, the cut-off "
         "convention) or as --from and --to.",
     )
-    rep.add_argument("name", choices=NAMES, help="`all`: every report, in one xlsx or HTML file")
+    rep.add_argument("name", choices=NAMES, help="`all`: every report that comes in the format")
     rep.add_argument("--period", help="2019 | 2019-H1 | 2019-H2 | 2019-9M | 2019-Q1..Q4 | 2019-M03")
     rep.add_argument(
         "--cutoff",
@@ -51,13 +52,18 @@ def add_parsers(sub) -> None:
     rep.add_argument("--from", dest="start", type=parse_date, help="first day, YYYY-MM-DD")
     rep.add_argument("--to", dest="end", type=parse_date, help="last day (inclusive)")
     rep.add_argument(
-        "--by", choices=[*GROUPINGS, "fee-type"], default="agency", help="fee-type: fees only"
+        "--by", choices=[*GROUPINGS, "fee-type"], default=Grouped.by, help="fee-type: fees only"
     )
     rep.add_argument("--format", choices=list(FORMATS), default="table")
     rep.add_argument("--out", type=Path, help="output file (xlsx/html default: var/reports/...)")
-    rep.add_argument("--top", type=int, default=10, help="overdue: rows per list")
-    rep.add_argument("--min-late", type=int, default=1, help="overdue: least late + overdue")
-    rep.add_argument("--few", type=int, default=10, help="overdue: 'very few' dossiers, at most")
+    # The overdue report's options (HotSpots), their defaults declared there.
+    rep.add_argument("--top", type=int, default=HotSpots.top, help="overdue: rows per list")
+    rep.add_argument(
+        "--min-late", type=int, default=HotSpots.min_late, help="overdue: least late + overdue"
+    )
+    rep.add_argument(
+        "--few", type=int, default=HotSpots.few, help="overdue: 'very few' dossiers, at most"
+    )
     add_strict(rep)
 
 
