@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, func
 
@@ -13,6 +14,21 @@ GROUPINGS = ("agency", "field", "procedure")
 UNKNOWN_CODE = "(unknown)"
 UNKNOWN_NAME = "(không rõ)"
 LABELS = {"agency": "đơn vị", "field": "lĩnh vực", "procedure": "thủ tục hành chính"}
+
+
+R = TypeVar("R")
+
+
+@dataclass
+class GroupedReport(Generic[R]):
+    """A report's rows by agency, field or procedure, and its total row."""
+
+    start: date
+    end: date
+    by: str
+    rows: list[R]
+    total: R
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

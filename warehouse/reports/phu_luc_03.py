@@ -13,7 +13,7 @@ twin of a dossier processed in a ministry system.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -54,14 +54,8 @@ class Row:
         return [getattr(self, c) for c in COLUMNS]
 
 
-@dataclass
-class PhuLuc03Report:
-    start: date
-    end: date
-    by: str
-    rows: list[Row]
-    total: Row
-    notes: list[str] = field(default_factory=list)
+class PhuLuc03Report(grouping.GroupedReport[Row]):
+    """Postal intake and return by agency, field or procedure."""
 
 
 def phu_luc_03(engine: Engine, start: date, end: date, by: str = "agency") -> PhuLuc03Report:
