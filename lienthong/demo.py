@@ -8,16 +8,13 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from connectors.base import LOCAL_TZ
-from lienthong import excel, fees_cli, registry, render, standins
+from lienthong import fees_cli, registry, reports, standins
 from lienthong.pipeline import sync
-from lienthong.report_cli import write_reports
 from lienthong.settings import Settings
 from warehouse import schema
 from warehouse.db import make_engine, upgrade
 from warehouse.reconciliation import reconcile
-from warehouse.reports.periods import parse_period
-from warehouse.reports.phu_luc_01 import phu_luc_01
-from warehouse.reports.satisfaction import satisfaction
+from warehouse.reports.periods import Period, parse_period
 
 SCENARIO = "langson-2019h1"
 # The scenario's history starts in October 2018 so that dossiers carried over into 2019 exist;
@@ -50,20 +47,25 @@ def run_demo(settings: Settings, seed: int = 2019) -> int:
     print()
     print(_links_summary(engine))
     print()
-    report = phu_luc_01(engine, *PERIOD, by="agency")
-    print(render.phu_luc_01_table(report))
+    half = Period(*PERIOD)
+    built = reports.build(engine, half, reports.defaults(["phu-luc-01", "satisfaction"]))
+    print(reports.REPORTS["phu-luc-01"].table(built["phu-luc-01"]))
     print()
-    print(render.satisfaction_table(satisfaction(engine, *PERIOD)).split("\n\n")[0])
+    print(reports.REPORTS["satisfaction"].table(built["satisfaction"]).split("\n\n")[0])
     print()
     result = reconcile(engine, *PERIOD)
     print(fees_cli.reconciliation_table(result))
     print()
     out = settings.reports_dir
     written = [
-        excel.phu_luc_01_xlsx(report, out / f"phu-luc-01_{PERIOD[0]}_{PERIOD[1]}.xlsx"),
+        reports.save_xlsx(
+            {"phu-luc-01": built["phu-luc-01"]},
+            None,
+            out / f"phu-luc-01_{PERIOD[0]}_{PERIOD[1]}.xlsx",
+        ),
         fees_cli.exceptions_xlsx(result, out / f"reconciliation_{PERIOD[0]}_{PERIOD[1]}.xlsx"),
         # Every official report of the half year, as one workbook and one HTML page.
-        *write_reports(engine, parse_period("2019-H1"), out),
+        *reports.write_reports(engine, parse_period("2019-H1"), out),
     ]
     for path in written:
         print(f"wrote {path}")

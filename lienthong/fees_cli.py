@@ -1,6 +1,5 @@
-"""`lienthong reconcile` and `lienthong report fees`: gateway payments against dossiers, and the
-fees collected, as a table, CSV or xlsx. `reconcile` is wired by `add_parsers` and `COMMANDS`;
-`report fees` is reached through the `report` command (lienthong/report_cli.py)."""
+"""`lienthong reconcile`: gateway payments matched to dossiers, the counts as a table and the
+exceptions as xlsx or CSV. (The fees report is a report like the others: lienthong/reports.py.)"""
 
 from __future__ import annotations
 
@@ -19,9 +18,9 @@ from connectors.base import LOCAL_TZ
 from lienthong import report_cli
 from lienthong.excel import reporting_unit
 from lienthong.render import text_table
+from lienthong.reports import covered_streams
 from lienthong.settings import Settings
 from warehouse.reconciliation import EXCEPTIONS, Finding, Reconciliation
-from warehouse.reports.fees import COLUMNS, FeeRow, FeesReport
 
 LABELS = {
     "matched": "Khớp",
@@ -66,38 +65,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     report_cli.add_strict(rec)
 
 
-def cmd_fees_report(args: argparse.Namespace, settings: Settings) -> int:
-    """`lienthong report fees`: collected, refunded and net, by agency, procedure or fee type."""
-    from warehouse.db import open_for_reading
-    from warehouse.reports.fees import fees
-
-    start, end = _period_of(args)
-    if args.format not in ("table", "csv", "xlsx"):
-        raise ValueError(f"the fees report comes as table, csv or xlsx, not {args.format}")
-    engine = open_for_reading(settings.warehouse_url)
-    cov = report_cli.read_coverage(engine, start, end, fees=True)
-    if cov.counted_to is None:  # nothing of the period is synced: no table of zeros
-        return report_cli.coverage_exit(cov, args.strict)
-    report = fees(engine, start, cov.counted_to, by=args.by)
-    if args.format == "xlsx":
-        out = args.out or settings.reports_dir / f"fees_{start}_{end}.xlsx"
-        print(f"wrote {fees_xlsx(report, out, cov.form_line())}")
-        return report_cli.coverage_exit(cov, args.strict)
-    text = fees_table(report) if args.format == "table" else fees_csv(report)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    else:
-        print(text)
-    return report_cli.coverage_exit(cov, args.strict)
-
-
-def _period_of(args: argparse.Namespace) -> tuple[date, date]:
-    period = report_cli.period_of(args)
-    return period.start, period.end
-
-
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from warehouse.db import open_for_reading
     from warehouse.reconciliation import reconcile
@@ -105,7 +72,7 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     if args.end < args.start:
         raise ValueError("--to is before --from")
     engine = open_for_reading(settings.warehouse_url)
-    cov = report_cli.read_coverage(engine, args.start, args.end, fees=True)
+    cov = report_cli.read_coverage(engine, args.start, args.end, covered_streams(payments=True))
     if cov.counted_to is None:  # nothing of the period is synced: nothing to match
         return report_cli.coverage_exit(cov, args.strict)
     # Unpaid is judged on a day the payments are synced to, never past it.
@@ -129,41 +96,6 @@ COMMANDS = {"reconcile": cmd_reconcile}
 
 
 # -- rendering ---------------------------------------------------------------------------------
-def _money(value: int) -> str:
-    return f"{value:,}"
-
-
-def _fee_rows(rows: Sequence[FeeRow]) -> list[list[object]]:
-    return [[r.code, r.name[:40], *(_money(v) for v in r.values())] for r in rows]
-
-
-def fees_table(report: FeesReport) -> str:
-    title = f"Fees — {report.start.isoformat()} .. {report.end.isoformat()} (by {report.by})"
-    header = [report.by, "name", *COLUMNS]
-    parts = [title, text_table(header, _fee_rows([*report.rows, report.total]), 2)]
-    if report.by != "fee-type":
-        parts += [
-            "",
-            "By fee type",
-            text_table(["fee-type", "name", *COLUMNS], _fee_rows(report.by_fee_type), 2),
-        ]
-    parts += [
-        "",
-        f"Online payment: {report.paid_online:,} of {report.fee_bearing:,} fee-bearing dossiers "
-        f"received in the period ({report.online_ratio:.2f}%)",
-    ]
-    return "\n".join(parts)
-
-
-def fees_csv(report: FeesReport) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["code", "name", *COLUMNS])
-    for r in [*report.rows, report.total]:
-        writer.writerow([r.code, r.name, *r.values()])
-    return buf.getvalue()
-
-
 def reconciliation_table(result: Reconciliation) -> str:
     title = (
         f"Reconciliation — {result.start.isoformat()} .. {result.end.isoformat()}, unpaid after "
@@ -220,43 +152,6 @@ def _table(ws: Worksheet, top: int, header: list[str], rows: list[list[object]])
 
 def _period(start: date, end: date) -> str:
     return f"Kỳ báo cáo: từ ngày {start:%d/%m/%Y} đến ngày {end:%d/%m/%Y}"
-
-
-def fees_xlsx(report: FeesReport, path: Path, coverage: str = "") -> Path:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Phi le phi"
-    top = _sheet_title(
-        ws,
-        "TỔNG HỢP THU PHÍ, LỆ PHÍ QUA CỔNG THANH TOÁN",
-        _period(report.start, report.end),
-        coverage,
-    )
-    header = [
-        "Mã",
-        "Tên",
-        "Số giao dịch thu",
-        "Đã thu (VND)",
-        "Số giao dịch hoàn",
-        "Đã hoàn (VND)",
-        "Thực thu (VND)",
-    ]
-    rows = [[r.code, r.name, *r.values()] for r in [*report.rows, report.total]]
-    top = _table(ws, top, header, rows)
-    if report.by != "fee-type":
-        ws.cell(row=top, column=1, value="Theo loại phí, lệ phí").font = _BOLD
-        top = _table(
-            ws, top + 1, header, [[r.code, r.name, *r.values()] for r in report.by_fee_type]
-        )
-    ws.cell(
-        row=top,
-        column=1,
-        value=(
-            f"Tỷ lệ hồ sơ thanh toán trực tuyến: {report.paid_online} / {report.fee_bearing} "
-            f"hồ sơ có phí, lệ phí ({report.online_ratio:.2f}%)"
-        ),
-    )
-    return _save(wb, ws, path)
 
 
 def exceptions_xlsx(result: Reconciliation, path: Path, coverage: str = "") -> Path:

@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path
 
 from lienthong.excel.forms import Form, Table, reporting_unit
 from warehouse.reports.base import share
 from warehouse.reports.periods import Period
-from warehouse.reports.phu_luc_01 import Report as PhuLuc01
+from warehouse.reports.phu_luc_01 import PhuLuc01Report
 from warehouse.reports.trend import Month
 
 _CSS = """
@@ -31,7 +30,7 @@ table.form tr.numbers td { font-style: italic; text-align: center; background: #
 table.form td.num { text-align: right; white-space: nowrap; }
 table.form td.stt { text-align: center; }
 table.form tr.total td { font-weight: bold; background: #f7f2e0; }
-.caption { font-weight: bold; margin-top: 14px; }
+.caption, .summary { font-weight: bold; margin-top: 14px; }
 .notes { font-style: italic; font-size: 13px; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }
 svg.chart { background: #fbfcfe; border: 1px solid #c9d3df; }
@@ -69,12 +68,6 @@ def page(title: str, period: Period, sections: Sequence[Section], coverage: str 
     )
 
 
-def write(path: Path, html: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path
-
-
 def form_html(form: Form) -> str:
     out = [f'<section class="form" data-form="{escape(form.sheet)}">']
     if form.code:
@@ -88,6 +81,7 @@ def form_html(form: Form) -> str:
         if table.caption:
             out.append(f'<p class="caption">{escape(table.caption)}</p>')
         out.append(table_html(table, form.sheet))
+    out += [f'<p class="summary">{escape(line)}</p>' for line in form.summary]
     if form.notes:
         out.append('<ul class="notes">')
         out += [f"<li>Ghi chú: {escape(n)}</li>" for n in form.notes]
@@ -136,7 +130,7 @@ def _row_html(table: Table, values: list[object], css: str) -> str:
 # -- charts (inline SVG) -------------------------------------------------------------------------
 
 
-def on_time_chart(report: PhuLuc01, threshold: float = 80.0) -> str:
+def on_time_chart(report: PhuLuc01Report, threshold: float = 80.0) -> str:
     """On-time rate by agency: (resolved before / on the due date + pending within it) / handled."""
     items = [
         (r.name, float(share(r.on_time_total, r.received_total)))

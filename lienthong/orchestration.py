@@ -229,6 +229,10 @@ def running_periods(as_of: date) -> list[Period]:
     ]
 
 
+# The reports the build_reports DAG keeps current (lienthong/reports.py names them).
+DAG_REPORTS = ("phu-luc-01", "satisfaction")
+
+
 def refresh_reports(engine: Engine, as_of: date, store: Any) -> list[Any]:
     """Phụ lục 01 (by agency) and satisfaction for each running period, as xlsx in `store`.
 
@@ -237,15 +241,12 @@ def refresh_reports(engine: Engine, as_of: date, store: Any) -> list[Any]:
     A report never counts past the synced data: `as_of` moves back to the last day every dossier
     source covers, and a form whose sources are incomplete says so under its period.
     """
-    from lienthong import excel
-    from lienthong.excel.official import phu_luc_01_form
-    from lienthong.excel.quality import satisfaction_form
-    from lienthong.report_cli import covered_streams
+    # Imported when run: parsing the DAG files stays free of the report stack.
+    from lienthong import reports
+    from warehouse.reports import periods
     from warehouse.reports.coverage import coverage
-    from warehouse.reports.phu_luc_01 import phu_luc_01
-    from warehouse.reports.satisfaction import satisfaction
 
-    streams = covered_streams()
+    streams = reports.streams_of(DAG_REPORTS)
     with engine.connect() as conn:
         last_day = coverage(conn, as_of, as_of, streams).last_day
     if last_day is None:
@@ -262,15 +263,11 @@ def refresh_reports(engine: Engine, as_of: date, store: Any) -> list[Any]:
                 note = coverage(conn, period.start, period.end, streams).form_line()
             if note:
                 log.warning("%s to %s: %s", period.start, period.end, note)
-            for name, build, form in (
-                ("phu-luc-01", phu_luc_01, phu_luc_01_form),
-                ("satisfaction", satisfaction, satisfaction_form),
-            ):
+            span = periods.Period(period.start, period.end)
+            for name, report in reports.build(engine, span, reports.defaults(DAG_REPORTS)).items():
                 filename = f"{name}_{period.start}_{period.end}.xlsx"
-                sheet = form(build(engine, period.start, period.end), None)
-                sheet.coverage = note
                 # openpyxl writes local files only: render there, then copy to the store.
-                local = excel.save([sheet], Path(scratch) / filename)
+                local = reports.save_xlsx({name: report}, None, Path(scratch) / filename, note)
                 target = store / filename
                 target.write_bytes(local.read_bytes())
                 written.append(target)

@@ -1,5 +1,5 @@
-"""Rendering of report rows as a terminal table or CSV (the xlsx form is in lienthong.excel, the
-HTML page in lienthong.html_report)."""
+"""Rendering of report rows as a terminal table or as CSV rows, the header first (the xlsx
+form is in lienthong.excel, the HTML page in lienthong.html_report)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import io
 import unicodedata
 from decimal import Decimal
 
-from warehouse.reports import overdue, scorecard
-from warehouse.reports.phu_luc_01 import COLUMNS, Report
+from warehouse.reports import fees, overdue, scorecard
+from warehouse.reports.phu_luc_01 import COLUMNS, PhuLuc01Report
 from warehouse.reports.satisfaction import LEVELS, Satisfaction
 
 # The CSV header of Phụ lục 01 is a contract with the staff's spreadsheets: keep it exact.
@@ -76,7 +76,7 @@ def _span(report) -> str:
     return f"{report.start.isoformat()} .. {report.end.isoformat()}"
 
 
-def phu_luc_01_table(report: Report, name_width: int = 40) -> str:
+def phu_luc_01_table(report: PhuLuc01Report, name_width: int = 40) -> str:
     header = [report.by, "name", *(_SHORT[c] for c in COLUMNS)]
     rows = [
         [r.code, _shorten(r.name, name_width), *r.values()] for r in [*report.rows, report.total]
@@ -85,10 +85,15 @@ def phu_luc_01_table(report: Report, name_width: int = 40) -> str:
     return f"{title}\n{text_table(header, rows, right_from=2)}{_notes(report.notes)}"
 
 
-def phu_luc_01_csv(report: Report) -> str:
-    return csv_text(
-        PHU_LUC_01_CSV_HEADER, [[r.code, r.name, *r.values()] for r in [*report.rows, report.total]]
-    )
+def phu_luc_01_rows(report: PhuLuc01Report) -> tuple[list[str], list[list[object]]]:
+    """The CSV header, whatever the grouping (a contract), and the rows."""
+    return PHU_LUC_01_CSV_HEADER, [
+        [r.code, r.name, *r.values()] for r in [*report.rows, report.total]
+    ]
+
+
+def phu_luc_01_csv(report: PhuLuc01Report) -> str:
+    return csv_text(*phu_luc_01_rows(report))
 
 
 # -- reports with rows, a total row and COLUMNS (Phụ lục 02 and 03, "4 tại chỗ") ------------------
@@ -104,10 +109,6 @@ def by_table(title: str, report, columns: tuple[str, ...]) -> str:
     rows = [[r[0], _shorten(r[1]), *r[2:]] for r in rows]
     head = f"{title} — {_span(report)} (by {report.by})"
     return f"{head}\n{text_table(header, rows, right_from=2)}{_notes(report.notes)}"
-
-
-def by_csv(report, columns: tuple[str, ...]) -> str:
-    return csv_text(*by_rows(report, columns))
 
 
 # -- satisfaction --------------------------------------------------------------------------------
@@ -137,16 +138,12 @@ def satisfaction_table(s: Satisfaction) -> str:
     return "\n".join(lines) + "\n\n" + text_table(header, rows, right_from=2)
 
 
-def satisfaction_csv(s: Satisfaction) -> str:
-    return csv_text(*satisfaction_rows(s))
-
-
 # -- overdue hot spots ---------------------------------------------------------------------------
 
 _OVERDUE_HEADER = ["list", "code", "name", "agency", *overdue.HOT_COLUMNS, *overdue.QUIET_COLUMNS]
 
 
-def overdue_rows(report: overdue.Report) -> list[list[object]]:
+def overdue_rows(report: overdue.OverdueReport) -> tuple[list[str], list[list[object]]]:
     blank_hot = [""] * len(overdue.HOT_COLUMNS)
     rows: list[list[object]] = []
     for kind, spots in (("procedure", report.procedures), ("agency", report.agencies)):
@@ -157,10 +154,10 @@ def overdue_rows(report: overdue.Report) -> list[list[object]]:
     rows += [
         ["few_dossiers", q.code, q.name, q.name, *blank_hot, *q.values()] for q in report.quiet
     ]
-    return rows
+    return _OVERDUE_HEADER, rows
 
 
-def overdue_table(report: overdue.Report) -> str:
+def overdue_table(report: overdue.OverdueReport) -> str:
     parts = [f"Overdue hot spots — {_span(report)}"]
     for title, spots in (
         (f"procedures with the most late + overdue dossiers (top {report.top})", report.procedures),
@@ -176,10 +173,6 @@ def overdue_table(report: overdue.Report) -> str:
         f"{text_table(header, rows, right_from=2)}"
     )
     return "\n".join(parts) + _notes(report.notes)
-
-
-def overdue_csv(report: overdue.Report) -> str:
-    return csv_text(_OVERDUE_HEADER, overdue_rows(report))
 
 
 # -- Decision 766 scorecard ----------------------------------------------------------------------
@@ -215,5 +208,35 @@ def _scored(card: scorecard.Scorecard, row: scorecard.ScoreRow) -> list[scorecar
     return [row.scores[i.key] for i in card.scored]
 
 
-def scorecard_csv(card: scorecard.Scorecard) -> str:
-    return csv_text(*scorecard_rows(card))
+# -- fees ----------------------------------------------------------------------------------------
+
+
+def _money(value: int) -> str:
+    return f"{value:,}"
+
+
+def _fee_rows(rows: list[fees.FeeRow]) -> list[list[object]]:
+    return [[r.code, r.name[:40], *(_money(v) for v in r.values())] for r in rows]
+
+
+def fees_table(report: fees.FeesReport) -> str:
+    title = f"Fees — {_span(report)} (by {report.by})"
+    header = [report.by, "name", *fees.COLUMNS]
+    parts = [title, text_table(header, _fee_rows([*report.rows, report.total]), 2)]
+    if report.by != "fee-type":
+        parts += [
+            "",
+            "By fee type",
+            text_table(["fee-type", "name", *fees.COLUMNS], _fee_rows(report.by_fee_type), 2),
+        ]
+    parts += [
+        "",
+        f"Online payment: {report.paid_online:,} of {report.fee_bearing:,} fee-bearing dossiers "
+        f"received in the period ({report.online_ratio:.2f}%)",
+    ]
+    return "\n".join(parts)
+
+
+def fees_rows(report: fees.FeesReport) -> tuple[list[str], list[list[object]]]:
+    header = ["code", "name", *fees.COLUMNS]
+    return header, [[r.code, r.name, *r.values()] for r in [*report.rows, report.total]]

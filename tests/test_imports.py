@@ -17,14 +17,6 @@ STAND_INS = "simulators"
 # The product's one door to the stand-ins (`lienthong demo` and `lienthong simulate` use it).
 DOOR = "lienthong.standins"
 
-# Cycles being taken apart in the report code at this time. Each entry must go with its cycle
-# (the test below fails on an entry that is no longer a cycle); no entry may be added.
-ALLOWED_CYCLES = {
-    frozenset({"lienthong.report_cli", "lienthong.fees_cli"}),
-    frozenset({"warehouse.reports.base", "warehouse.reports.due_dates"}),
-}
-
-
 def _modules() -> dict[str, Path]:
     """Dotted name -> file, for every module of the product and the stand-ins."""
     found = {}
@@ -138,15 +130,8 @@ def test_the_cycle_finder_finds_a_cycle_held_apart_by_a_function_level_import(tm
 
 
 def test_no_import_cycles():
-    cycles = _cycles(GRAPH)
-    unexpected = sorted(sorted(c) for c in cycles if c not in ALLOWED_CYCLES)
-    assert unexpected == [], f"import cycles: {unexpected}"
-
-
-def test_every_allowed_cycle_still_exists():
-    # An entry whose cycle is gone would let that cycle come back unseen: remove the entry.
-    gone = sorted(sorted(c) for c in ALLOWED_CYCLES - set(_cycles(GRAPH)))
-    assert gone == [], f"no longer a cycle, take it off ALLOWED_CYCLES: {gone}"
+    cycles = sorted(sorted(c) for c in _cycles(GRAPH))
+    assert cycles == [], f"import cycles: {cycles}"
 
 
 def test_the_product_reaches_the_stand_ins_through_one_door_inside_a_function():

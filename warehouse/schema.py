@@ -118,7 +118,7 @@ dossiers = Table(
     Index(None, "procedure_code", "applicant_ref", "received_date"),
     Index(None, "linked_to"),
     Index(None, "intake_number"),
-    # Report indexes (migration 0004; warehouse/reports/base.py, "scoped_dossiers"): partial
+    # Report indexes (migration 0004; warehouse/reports/scope.py, "scoped_dossiers"): partial
     # and, on PostgreSQL, covering what the reports read, so that a period's dossiers are read
     # from index ranges alone (index-only scans) however many years the warehouse holds.
     Index(

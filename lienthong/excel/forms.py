@@ -64,6 +64,7 @@ class Form:
     name_width: int = 48
     # "Số liệu đến hết ngày …" when the synced data ends before the period (coverage.py)
     coverage: str = ""
+    summary: list[str] = field(default_factory=list)  # lines under the tables, as they are
 
     @property
     def width(self) -> int:

@@ -57,7 +57,7 @@ P01_NUMBERS = [
 ]
 
 
-def phu_luc_01_form(report: p01.Report, period: Period | None = None) -> Form:
+def phu_luc_01_form(report: p01.PhuLuc01Report, period: Period | None = None) -> Form:
     rows = numbered([(r.code, r.name, r.values()) for r in report.rows])
     table = Table(P01_HEADER, P01_NUMBERS, rows, ["", "Tổng cộng", *report.total.values()])
     return Form(
@@ -115,7 +115,7 @@ P02_NUMBERS = [
 ]
 
 
-def phu_luc_02_form(report: p02.Report, period: Period | None = None) -> Form:
+def phu_luc_02_form(report: p02.PhuLuc02Report, period: Period | None = None) -> Form:
     rows = numbered([(r.code, r.name, r.values()) for r in report.rows])
     table = Table(
         p02_header(*report.level_labels),
@@ -149,7 +149,7 @@ P03_HEADER = cells(
 P03_NUMBERS = ["(1)", "(2)", "(3)", "(4)", "(5)=(4)/(3)", "(6)", "(7)", "(8)=(7)/(6)"]
 
 
-def phu_luc_03_form(report: p03.Report, period: Period | None = None) -> Form:
+def phu_luc_03_form(report: p03.PhuLuc03Report, period: Period | None = None) -> Form:
     rows = numbered([(r.code, r.name, r.values()) for r in report.rows])
     table = Table(
         P03_HEADER,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lienthong.excel.forms import Cell, Form, Table, cells, numbered
 from warehouse.reports.grouping import LABELS
-from warehouse.reports.on_the_spot import Report as OnTheSpot
-from warehouse.reports.overdue import Report as Overdue
+from warehouse.reports.on_the_spot import OnTheSpotReport
+from warehouse.reports.overdue import OverdueReport
 from warehouse.reports.periods import Period
 from warehouse.reports.satisfaction import LEVELS, Satisfaction
 from warehouse.reports.scorecard import Scorecard
@@ -47,7 +47,7 @@ def satisfaction_form(s: Satisfaction, period: Period | None = None) -> Form:
     )
 
 
-def on_the_spot_form(report: OnTheSpot, period: Period | None = None) -> Form:
+def on_the_spot_form(report: OnTheSpotReport, period: Period | None = None) -> Form:
     header = cells(
         (0, 1, 0, 1, "STT"),
         (0, 2, 0, 2, "Đơn vị / Lĩnh vực / Thủ tục"),
@@ -82,7 +82,7 @@ _HOT_HEADER = [
 ]
 
 
-def overdue_form(report: Overdue, period: Period | None = None) -> Form:
+def overdue_form(report: OverdueReport, period: Period | None = None) -> Form:
     def hot(caption: str, unit: str, spots, with_agency: bool) -> Table:
         names = ["STT", unit, *(["Đơn vị"] if with_agency else []), *_HOT_HEADER]
         header = [Cell(0, i, 0, i, text) for i, text in enumerate(names, start=1)]

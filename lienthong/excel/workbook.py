@@ -52,6 +52,9 @@ def write_form(ws: Worksheet, form: Form) -> None:
         body = _write_table(ws, table, row)
         freeze = freeze or ws.cell(row=body, column=3)
         row = body + len(table.rows) + (1 if table.total else 0) + 1
+    for line in form.summary:
+        ws.cell(row=row, column=1, value=line).font = _BOLD
+        row += 1
     row += 1
     for note in form.notes:
         ws.cell(row=row, column=2, value=f"Ghi chú: {note}").font = _ITALIC

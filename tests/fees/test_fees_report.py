@@ -12,6 +12,7 @@ from mappings.canonical import Agency, FeeLine
 from mappings.common import LOCAL_TZ
 from tests.fees.builders import T0, dossier, payment, put, refund
 from warehouse.reports.fees import fees
+from warehouse.reports.grouping import UnknownGrouping
 
 MARCH = (date(2019, 3, 1), date(2019, 3, 31))
 LINES = (FeeLine("fee", "LP1", "Lệ phí", 150_000), FeeLine("charge", "P1", "Phí", 50_000))
@@ -97,7 +98,18 @@ def test_an_empty_period_is_all_zeros(warehouse):
 
 
 def test_bad_arguments_are_refused(warehouse):
-    with pytest.raises(ValueError, match="--by"):
+    with pytest.raises(UnknownGrouping, match="field") as refused:
         fees(warehouse, *MARCH, by="field")
+    assert refused.value.allowed == ("agency", "procedure", "fee-type")
     with pytest.raises(ValueError, match="ends before"):
         fees(warehouse, date(2019, 3, 2), date(2019, 3, 1))
+
+
+@pytest.mark.parametrize("by", ["agency", "procedure", "fee-type"])
+def test_the_registry_counts_the_same_fees_inside_a_report_snapshot(warehouse, by):
+    from lienthong.reports import build
+    from warehouse.reports.options import FeesGrouped
+    from warehouse.reports.periods import Period
+
+    built = build(warehouse, Period(*MARCH), {"fees": FeesGrouped(by)})
+    assert built["fees"] == fees(warehouse, *MARCH, by=by) and built["fees"].total.collected

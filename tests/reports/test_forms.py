@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from lienthong import excel
+from lienthong.excel import official, quality
 from tests.reports.factories import Q1, catalogue, load
 from tests.reports.test_reports_vs_count import HAND_MADE, MINISTRY, TWINS
 from warehouse.reports.base import counting
@@ -34,7 +35,7 @@ def reports(sqlite_engine):
             "phu_luc_01": phu_luc_01_in(r),
             "phu_luc_02": phu_luc_02_in(r),
             "phu_luc_03": phu_luc_03_in(r),
-            "satisfaction": satisfaction_in(r.conn, *Q1),
+            "satisfaction": satisfaction_in(r),
             "on_the_spot": four_on_the_spot_in(r),
             "overdue": overdue_hot_spots_in(r),
             "scorecard": scorecard_in(r),
@@ -69,7 +70,9 @@ def check_total_is_the_sum(rows, total, percent_cols):
 
 def test_phu_luc_02_form(reports, tmp_path, monkeypatch):
     monkeypatch.setenv("LIENTHONG_REPORTING_UNIT", "Trung tâm PVHCC tỉnh Thử nghiệm")
-    path = excel.phu_luc_02_xlsx(reports["phu_luc_02"], tmp_path / "p02.xlsx", PERIOD)
+    path = excel.save(
+        [official.phu_luc_02_form(reports["phu_luc_02"], PERIOD)], tmp_path / "p02.xlsx"
+    )
     ws, texts, top, merged = sheet(path)
     assert "TÌNH HÌNH, KẾT QUẢ CUNG CẤP DỊCH VỤ CÔNG TRỰC TUYẾN" in texts
     assert "Kỳ báo cáo: quý I năm 2019 (từ ngày 01/01/2019 đến ngày 31/03/2019)" in texts
@@ -87,7 +90,9 @@ def test_phu_luc_02_form(reports, tmp_path, monkeypatch):
 
 
 def test_phu_luc_03_form(reports, tmp_path):
-    path = excel.phu_luc_03_xlsx(reports["phu_luc_03"], tmp_path / "p03.xlsx", PERIOD)
+    path = excel.save(
+        [official.phu_luc_03_form(reports["phu_luc_03"], PERIOD)], tmp_path / "p03.xlsx"
+    )
     ws, texts, top, merged = sheet(path)
     assert any("BƯU CHÍNH CÔNG ÍCH" in str(t) for t in texts)
     assert {f"C{top}:E{top}", f"F{top}:H{top}", f"A{top}:A{top + 1}"} <= merged
@@ -100,7 +105,7 @@ def test_phu_luc_03_form(reports, tmp_path):
 
 
 def test_phu_luc_01_form_keeps_its_layout(reports, tmp_path):
-    path = excel.phu_luc_01_xlsx(reports["phu_luc_01"], tmp_path / "p01.xlsx")
+    path = excel.save([official.phu_luc_01_form(reports["phu_luc_01"])], tmp_path / "p01.xlsx")
     ws, texts, top, merged = sheet(path)
     assert top == 7 and "Biểu số II.06a/VPCP/KSTT" in texts
     assert "Kỳ báo cáo: từ ngày 01/01/2019 đến ngày 31/03/2019" in texts  # no named period
@@ -112,15 +117,15 @@ def test_phu_luc_01_form_keeps_its_layout(reports, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("name", "writer", "marker"),
+    ("name", "form", "marker"),
     [
-        ("satisfaction", excel.satisfaction_xlsx, "KẾT QUẢ ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG"),
-        ("on_the_spot", excel.on_the_spot_xlsx, 'Giải quyết theo mô hình "4 tại chỗ"'),
-        ("scorecard", excel.scorecard_xlsx, "Tổng điểm"),
+        ("satisfaction", quality.satisfaction_form, "KẾT QUẢ ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG"),
+        ("on_the_spot", quality.on_the_spot_form, 'Giải quyết theo mô hình "4 tại chỗ"'),
+        ("scorecard", quality.scorecard_form, "Tổng điểm"),
     ],
 )
-def test_single_table_forms(reports, tmp_path, name, writer, marker):
-    path = writer(reports[name], tmp_path / f"{name}.xlsx", PERIOD)
+def test_single_table_forms(reports, tmp_path, name, form, marker):
+    path = excel.save([form(reports[name], PERIOD)], tmp_path / f"{name}.xlsx")
     ws, texts, top, merged = sheet(path)
     assert marker in texts and PERIOD.title in texts
     depth = 1 if name == "on_the_spot" else 2
@@ -133,7 +138,7 @@ def test_single_table_forms(reports, tmp_path, name, writer, marker):
 
 
 def test_overdue_form_has_three_captioned_tables(reports, tmp_path):
-    path = excel.overdue_xlsx(reports["overdue"], tmp_path / "overdue.xlsx", PERIOD)
+    path = excel.save([quality.overdue_form(reports["overdue"], PERIOD)], tmp_path / "overdue.xlsx")
     _, texts, _, _ = sheet(path)
     captions = [t for t in texts if isinstance(t, str) and t[:2] in ("1.", "2.", "3.")]
     assert len(captions) == 3
@@ -141,8 +146,6 @@ def test_overdue_form_has_three_captioned_tables(reports, tmp_path):
 
 
 def test_all_reports_in_one_workbook(reports, tmp_path):
-    from lienthong.excel import official, quality
-
     forms = [
         official.phu_luc_01_form(reports["phu_luc_01"], PERIOD),
         official.phu_luc_02_form(reports["phu_luc_02"], PERIOD),

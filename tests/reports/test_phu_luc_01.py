@@ -10,6 +10,7 @@ from lienthong.render import PHU_LUC_01_CSV_HEADER, phu_luc_01_csv
 from mappings.canonical import Agency, Dossier, Procedure, StatusEvent
 from mappings.common import LOCAL_TZ
 from warehouse.loader import Batch
+from warehouse.reports.grouping import UnknownGrouping
 from warehouse.reports.phu_luc_01 import COLUMNS, phu_luc_01
 
 Q1 = (date(2019, 1, 1), date(2019, 3, 31))
@@ -152,8 +153,9 @@ def test_an_empty_period_has_a_zero_total(loaded):
 
 
 def test_bad_arguments_are_clear_errors(loaded):
-    with pytest.raises(ValueError, match="--by"):
+    with pytest.raises(UnknownGrouping, match="officer") as refused:
         phu_luc_01(loaded, *Q1, by="officer")
+    assert refused.value.allowed == ("agency", "field", "procedure")
     with pytest.raises(ValueError, match="ends before it starts"):
         phu_luc_01(loaded, Q1[1], Q1[0])
 

@@ -78,7 +78,7 @@ def test_every_report_as_xlsx_and_html(env, capsys, name):
         path = env / "var" / "reports" / f"{name}_2019-01-01_2019-03-31.{suffix}"
         assert f"wrote {path}" in out and path.stat().st_size > 0
     sheets = load_workbook(path.with_suffix(".xlsx")).sheetnames
-    assert len(sheets) == (7 if name == "all" else 1)
+    assert len(sheets) == (8 if name == "all" else 1)  # all: the seven and the fees
 
 
 def test_cutoff_periods_name_their_days(env, capsys):
@@ -136,7 +136,7 @@ def test_a_missing_tool_skips_outside_ci_and_fails_in_ci(monkeypatch):
 def test_write_reports_writes_every_report_once(env, tmp_path):
     import os
 
-    from lienthong.report_cli import write_reports
+    from lienthong.reports import write_reports
     from warehouse.db import make_engine
     from warehouse.reports.periods import parse_period
 
@@ -146,4 +146,4 @@ def test_write_reports_writes_every_report_once(env, tmp_path):
         "all_2019-01-01_2019-03-31.xlsx",
         "all_2019-01-01_2019-03-31.html",
     ]
-    assert len(load_workbook(paths[0]).sheetnames) == 7
+    assert len(load_workbook(paths[0]).sheetnames) == 8  # the seven and the fees

@@ -14,8 +14,8 @@ from sqlalchemy import inspect, select, text
 
 from warehouse import schema
 from warehouse.db import alembic_config, upgrade
-from warehouse.reports.base import scoped_dossiers
 from warehouse.reports.due_dates import needing_due_dates
+from warehouse.reports.scope import scoped_dossiers
 
 INDEXES = {
     "ix_dossiers_counted_received_date",

@@ -21,6 +21,7 @@ from tests.reports.factories import (
     load_dataset,
 )
 from warehouse.reports import on_the_spot, phu_luc_01, phu_luc_02, phu_luc_03
+from warehouse.reports.grouping import UnknownGrouping
 from warehouse.reports.periods import parse_period
 
 P01 = (
@@ -285,7 +286,7 @@ def test_empty_periods_and_bad_arguments(hand_made, report):
         assert empty.total.procedures_online == 3 and empty.total.online_total == 0
     else:
         assert all(v == 0 for v in empty.total.values())
-    with pytest.raises(ValueError, match="--by"):
+    with pytest.raises(UnknownGrouping, match="officer"):
         report(hand_made, *Q1, by="officer")
     with pytest.raises(ValueError, match="ends before it starts"):
         report(hand_made, Q1[1], Q1[0])

@@ -1,4 +1,4 @@
-"""A period's dossiers read through three index ranges (base.scoped_dossiers) are exactly those in
+"""A period's dossiers read through three index ranges (scope.scoped_dossiers) are exactly those in
 scope: received by the period's end and not ended before its start — carried over from years back,
 ended more or less than LONG_RUNNING_DAYS after receipt, bad dates and twins included."""
 
@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from tests.reports.factories import catalogue, dossier, load
 from warehouse import schema
-from warehouse.reports.base import LONG_RUNNING_DAYS, in_scope, scoped_dossiers
 from warehouse.reports.due_dates import computed_due_dates
+from warehouse.reports.scope import LONG_RUNNING_DAYS, in_scope, scoped_dossiers
 
 Q1 = (date(2019, 1, 1), date(2019, 3, 31))
 FAR = Q1[0] - timedelta(days=LONG_RUNNING_DAYS)  # 2018-10-01: older receipts need the long range

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
@@ -43,18 +43,14 @@ from sqlalchemy import (
     case,
     func,
     insert,
-    literal_column,
-    not_,
     or_,
     select,
     text,
-    union_all,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Integer
 
 from warehouse import schema
+from warehouse.reports.due_dates import computed_due_dates
+from warehouse.reports.scope import scoped_dossiers
 from warehouse.types import Id
 
 INTAKE_COLUMNS = ("received_online", "received_direct", "received_postal", "carried_over")
@@ -62,13 +58,7 @@ OUTCOME_COLUMNS = (
     *("resolved_early", "resolved_on_time", "resolved_late"),
     *("pending_within_due", "pending_overdue"),
 )
-NOT_RECEIVED = (1, 3)  # submitted but never accepted, or refused at intake: never counted
 RESOLVED_WITH_RESULT = (9, 10)  # a result exists (as opposed to withdrawn 7 / stopped 8)
-# Received this long before a period, only a long-running dossier (still open, or ended more
-# than this many days after receipt) can still be open at its start: ix_dossiers_long_running
-# holds those. The value decides which index range finds a carried-over dossier, never whether
-# it counts.
-LONG_RUNNING_DAYS = schema.LONG_RUNNING_DAYS
 # Per report transaction on PostgreSQL: JIT compiling these short aggregate queries costs more
 # than it saves (~1-3 s over 10M dossiers), and the twins' hash (one entry per linked record,
 # ~830k over 10M) must not spill to disk.
@@ -117,76 +107,6 @@ def twin_facts() -> Subquery:
         .group_by(src.c.linked_to)
         .subquery("twin")
     )
-
-
-class days_between(FunctionElement):  # noqa: N801 - an SQL function, named like one
-    """``later - earlier`` in days, for two DATE columns (the SQL of the index predicates)."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(days_between)
-def _days_between(element, compiler, **kw) -> str:
-    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"({later} - {earlier})"
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element, compiler, **kw) -> str:
-    later, earlier = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"(julianday({later}) - julianday({earlier}))"
-
-
-def long_running() -> ColumnElement[bool]:
-    """Still open, or ended more than LONG_RUNNING_DAYS after receipt (ix_dossiers_long_running).
-
-    The number is written into the SQL, not bound: a partial index is only used when the query
-    repeats its predicate, constants included.
-    """
-    d = schema.dossiers
-    return or_(
-        d.c.ended_date.is_(None),
-        days_between(d.c.ended_date, d.c.received_date) > literal_column(str(LONG_RUNNING_DAYS)),
-    )
-
-
-def in_scope(start: date, end: date) -> list[ColumnElement[bool]]:
-    """Counted records that matter to a period: received by its end, not ended before its start."""
-    d = schema.dossiers
-    return [
-        d.c.received_date.is_not(None),
-        d.c.linked_to.is_(None),  # the twin of another record counts through it
-        not_(d.c.status.in_(NOT_RECEIVED)),
-        d.c.received_date <= end,
-        # Not ended before the start; an open dossier's end is after any period. One expression,
-        # not "ended_date IS NULL OR ended_date >= start", which the planner would answer with
-        # a bitmap of the millions of rows ended since the start.
-        func.coalesce(d.c.ended_date, end) >= start,
-    ]
-
-
-def scoped_dossiers(start: date, end: date) -> Subquery:
-    """The dossier rows `in_scope` of the period, as three disjoint index ranges.
-
-    In scope means received by the period's end and not ended before its start: a range over two
-    columns, which no single B-tree range finds without reading every dossier received before the
-    period. Split by receive date, each part is one range of a partial, covering index:
-    1. received in the period (ix_dossiers_counted_received_date);
-    2. received in the LONG_RUNNING_DAYS before it (the same index);
-    3. received earlier: then only a long-running dossier can still be open at the period's start
-       (ix_dossiers_long_running, a few percent of all dossiers).
-    Every part keeps the full `in_scope` conditions, so the union is exactly `in_scope`.
-    """
-    d = schema.dossiers
-    scope = in_scope(start, end)
-    before = start - timedelta(days=LONG_RUNNING_DAYS)
-    received = d.c.received_date
-    return union_all(
-        select(*d.c).where(*scope, received >= start),
-        select(*d.c).where(*scope, received < start, received >= before),
-        select(*d.c).where(*scope, received < before, long_running()),
-    ).subquery("scoped")
 
 
 def counted_dossiers(start: date, end: date, computed: Table | None = COMPUTED_DUE) -> CTE:
@@ -353,8 +273,6 @@ def counting(engine: Engine, start: date, end: date) -> Iterator[Counting]:
     On PostgreSQL the report reads one REPEATABLE READ snapshot, so a sync committing meanwhile
     cannot make its totals disagree with its rows.
     """
-    from warehouse.reports.due_dates import computed_due_dates  # it builds on this module
-
     if end < start:
         raise ValueError("the period ends before it starts")
     with engine.connect() as conn:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from warehouse import schema
 from warehouse.calendar import LOCAL_TZ, working_calendar
-from warehouse.reports.base import in_scope
+from warehouse.reports.scope import in_scope
 
 
 def computed_due_dates(conn: Connection, start: date, end: date) -> dict[int, date]:

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, Engine, and_, select
 
 from warehouse import schema
 from warehouse.reconciliation import OK, dossier_index
-from warehouse.reports.base import count_if, counted_dossiers, share
+from warehouse.reports.base import Counting, count_if, counted_dossiers, share
+from warehouse.reports.grouping import check
 
 GROUPINGS = ("agency", "procedure", "fee-type")
 FEE_TYPES = {"charge": "Phí", "fee": "Lệ phí"}
@@ -69,26 +70,33 @@ class FeesReport:
 
 
 def fees(engine: Engine, start: date, end: date, by: str = "agency") -> FeesReport:
-    if by not in GROUPINGS:
-        raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}")
+    check(by, GROUPINGS)
     if end < start:
         raise ValueError("the period ends before it starts")
+    with engine.connect() as conn:
+        # Payments are not dossiers: no computed due dates to prepare.
+        return fees_in(Counting(conn, start, end), by)
+
+
+def fees_in(report: Counting, by: str = "agency") -> FeesReport:
+    """Fees paid in the period through the gateway (verified, successful), by `by`."""
+    check(by, GROUPINGS)
+    conn, start, end = report.conn, report.start, report.end
     p, a, pr = schema.payments, schema.agencies, schema.procedures
     procedure_of: dict[str, str | None] = {}
-    with engine.connect() as conn:
-        payments = conn.execute(
-            select(p.c.kind, p.c.amount, p.c.agency_code, p.c.dossier_number, p.c.fee_lines).where(
-                p.c.verified.is_(True),
-                p.c.result_code == OK,
-                p.c.paid_date.between(start, end),
-            )
-        ).all()
-        names = dict(conn.execute(select(a.c.code, a.c.name)).all())
-        if by == "procedure":
-            names = dict(conn.execute(select(pr.c.code, pr.c.name)).all())
-            roots, by_number = dossier_index(conn)
-            procedure_of = {n: roots[r].procedure_code for n, r in by_number.items() if r in roots}
-        fee_bearing, paid_online = online_payments(conn, start, end)
+    payments = conn.execute(
+        select(p.c.kind, p.c.amount, p.c.agency_code, p.c.dossier_number, p.c.fee_lines).where(
+            p.c.verified.is_(True),
+            p.c.result_code == OK,
+            p.c.paid_date.between(start, end),
+        )
+    ).all()
+    names = dict(conn.execute(select(a.c.code, a.c.name)).all())
+    if by == "procedure":
+        names = dict(conn.execute(select(pr.c.code, pr.c.name)).all())
+        roots, by_number = dossier_index(conn)
+        procedure_of = {n: roots[r].procedure_code for n, r in by_number.items() if r in roots}
+    fee_bearing, paid_online = online_payments(conn, start, end)
     rows: dict[str, FeeRow] = {}
     types: dict[str, FeeRow] = {}
     total = FeeRow("TOTAL", "Tổng cộng")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, FromClause, func
 
@@ -15,6 +16,21 @@ UNKNOWN_NAME = "(không rõ)"
 LABELS = {"agency": "đơn vị", "field": "lĩnh vực", "procedure": "thủ tục hành chính"}
 
 
+R = TypeVar("R")
+
+
+@dataclass
+class GroupedReport(Generic[R]):
+    """A report's rows by agency, field or procedure, and its total row."""
+
+    start: date
+    end: date
+    by: str
+    rows: list[R]
+    total: R
+    notes: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Grouping:
     key: ColumnElement[Any]
@@ -22,9 +38,17 @@ class Grouping:
     from_: FromClause
 
 
-def check(by: str) -> None:
-    if by not in GROUPINGS:
-        raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}")
+class UnknownGrouping(ValueError):
+    """A report asked to group its rows by something it cannot group by."""
+
+    def __init__(self, value: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"cannot group by {value!r}: one of {', '.join(allowed)}")
+        self.value, self.allowed = value, allowed
+
+
+def check(by: str, allowed: tuple[str, ...] = GROUPINGS) -> None:
+    if by not in allowed:
+        raise UnknownGrouping(by, allowed)
 
 
 def of_dossiers(by: str, counted: FromClause) -> Grouping:

@@ -64,7 +64,7 @@ class QuietAgency:
 
 
 @dataclass
-class Report:
+class OverdueReport:
     start: date
     end: date
     procedures: list[HotSpot]
@@ -78,7 +78,7 @@ class Report:
 
 def overdue_hot_spots(
     engine: Engine, start: date, end: date, *, top: int = 10, min_late: int = 1, few: int = 10
-) -> Report:
+) -> OverdueReport:
     """`top` rows per list, each with at least `min_late` late + overdue dossiers; agencies that
     received at most `few` dossiers in the period."""
     if top < 1 or min_late < 0 or few < 0:
@@ -89,7 +89,7 @@ def overdue_hot_spots(
 
 def overdue_hot_spots_in(
     report: Counting, *, top: int = 10, min_late: int = 1, few: int = 10
-) -> Report:
+) -> OverdueReport:
     agency_names, procedure_agency, procedure_counts = _catalogue(report)
     by_procedure = phu_luc_01_in(report, "procedure").rows
     by_agency = phu_luc_01_in(report, "agency").rows
@@ -106,7 +106,7 @@ def overdue_hot_spots_in(
         if n <= few
     ]
     quiet.sort(key=lambda q: (q.received, q.code))
-    return Report(report.start, report.end, procedures, agencies, quiet, top, min_late, few)
+    return OverdueReport(report.start, report.end, procedures, agencies, quiet, top, min_late, few)
 
 
 def _spot(row: P01Row, agency: str) -> HotSpot:

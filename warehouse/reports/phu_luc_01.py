@@ -31,7 +31,7 @@ from warehouse.reports.base import (
 )
 from warehouse.reports.grouping import GROUPINGS
 
-__all__ = ["COLUMNS", "GROUPINGS", "Report", "Row", "phu_luc_01", "phu_luc_01_in"]
+__all__ = ["COLUMNS", "GROUPINGS", "PhuLuc01Report", "Row", "phu_luc_01", "phu_luc_01_in"]
 
 COLUMNS = (
     "received_total",
@@ -89,7 +89,7 @@ class Row:
 
 
 @dataclass
-class Report:
+class PhuLuc01Report:
     start: date
     end: date
     by: str
@@ -102,13 +102,13 @@ class Report:
     due_computed: int = 0
 
 
-def phu_luc_01(engine: Engine, start: date, end: date, by: str = "agency") -> Report:
+def phu_luc_01(engine: Engine, start: date, end: date, by: str = "agency") -> PhuLuc01Report:
     grouping.check(by)
     with counting(engine, start, end) as report:
         return phu_luc_01_in(report, by)
 
 
-def phu_luc_01_in(report: Counting, by: str = "agency") -> Report:
+def phu_luc_01_in(report: Counting, by: str = "agency") -> PhuLuc01Report:
     """Phụ lục 01 inside an open report (shares its snapshot and computed due dates)."""
     grouping.check(by)
     rules = report.rules
@@ -160,7 +160,9 @@ def phu_luc_01_in(report: Counting, by: str = "agency") -> Report:
     for n in _LEAVES:
         setattr(total, n, sum(getattr(row, n) for row in rows))
     total.derive()
-    result = Report(report.start, report.end, by, rows, total, no_due, due_computed=computed)
+    result = PhuLuc01Report(
+        report.start, report.end, by, rows, total, no_due, due_computed=computed
+    )
     if no_due:
         result.notes.append(f"{no_due} resolved dossiers have no due date and count as on time")
     if computed:

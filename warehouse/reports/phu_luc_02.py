@@ -95,7 +95,7 @@ class Row:
 
 
 @dataclass
-class Report:
+class PhuLuc02Report:
     start: date
     end: date
     by: str
@@ -113,13 +113,13 @@ def level_labels(on: date) -> tuple[str, str]:
         return name_of("online_level", "level_3", on), name_of("online_level", "level_4", on)
 
 
-def phu_luc_02(engine: Engine, start: date, end: date, by: str = "agency") -> Report:
+def phu_luc_02(engine: Engine, start: date, end: date, by: str = "agency") -> PhuLuc02Report:
     grouping.check(by)
     with counting(engine, start, end) as report:
         return phu_luc_02_in(report, by)
 
 
-def phu_luc_02_in(report: Counting, by: str = "agency") -> Report:
+def phu_luc_02_in(report: Counting, by: str = "agency") -> PhuLuc02Report:
     grouping.check(by)
     rows: dict[str, Row] = {}
 
@@ -142,7 +142,7 @@ def phu_luc_02_in(report: Counting, by: str = "agency") -> Report:
     total = Row("TOTAL", "Tổng cộng")
     for n in COUNTS:
         setattr(total, n, sum(getattr(r, n) for r in ordered))
-    result = Report(report.start, report.end, by, ordered, total, level_labels(report.end))
+    result = PhuLuc02Report(report.start, report.end, by, ordered, total, level_labels(report.end))
     if unlisted:
         result.notes.append(
             f"{unlisted} online dossiers name a procedure the catalogue does not list at an online "

@@ -13,7 +13,7 @@ twin of a dossier processed in a ministry system.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -54,23 +54,17 @@ class Row:
         return [getattr(self, c) for c in COLUMNS]
 
 
-@dataclass
-class Report:
-    start: date
-    end: date
-    by: str
-    rows: list[Row]
-    total: Row
-    notes: list[str] = field(default_factory=list)
+class PhuLuc03Report(grouping.GroupedReport[Row]):
+    """Postal intake and return by agency, field or procedure."""
 
 
-def phu_luc_03(engine: Engine, start: date, end: date, by: str = "agency") -> Report:
+def phu_luc_03(engine: Engine, start: date, end: date, by: str = "agency") -> PhuLuc03Report:
     grouping.check(by)
     with counting(engine, start, end) as report:
         return phu_luc_03_in(report, by)
 
 
-def phu_luc_03_in(report: Counting, by: str = "agency") -> Report:
+def phu_luc_03_in(report: Counting, by: str = "agency") -> PhuLuc03Report:
     rules = report.rules
     c = rules.c.c
     with_result = and_(rules.resolved, c.status.in_(RESOLVED_WITH_RESULT))
@@ -100,4 +94,4 @@ def phu_luc_03_in(report: Counting, by: str = "agency") -> Report:
     total = Row("TOTAL", "Tổng cộng")
     for n in COUNTS:
         setattr(total, n, sum(getattr(r, n) for r in rows))
-    return Report(report.start, report.end, by, rows, total)
+    return PhuLuc03Report(report.start, report.end, by, rows, total)

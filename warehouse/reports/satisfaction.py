@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine, func, select
 
 from warehouse import schema
-from warehouse.reports.base import share
+from warehouse.reports.base import Counting, share
 
 __all__ = ["LEVELS", "Satisfaction", "SatisfactionRow", "satisfaction", "satisfaction_in", "share"]
 
@@ -43,11 +43,13 @@ def satisfaction(engine: Engine, start: date, end: date) -> Satisfaction:
     if end < start:
         raise ValueError("the period ends before it starts")
     with engine.connect() as conn:
-        return satisfaction_in(conn, start, end)
+        # Ratings are not dossiers: no counting rules, no computed due dates to prepare.
+        return satisfaction_in(Counting(conn, start, end))
 
 
-def satisfaction_in(conn: Connection, start: date, end: date) -> Satisfaction:
+def satisfaction_in(report: Counting) -> Satisfaction:
     """Ratings given in the period (by rating date), by agency and level."""
+    conn, start, end = report.conn, report.start, report.end
     r, a = schema.ratings, schema.agencies
     query = (
         select(r.c.agency_code, func.max(a.c.name), r.c.level, func.count())

@@ -167,10 +167,7 @@ def scorecard_in(report: Counting) -> Scorecard:
     version, in_force = version_for(report.end)
     p01 = phu_luc_01_in(report, "agency")
     payments = _payments(report)
-    unsatisfied = {
-        r.code: r.counts.get(UNSATISFIED, 0)
-        for r in satisfaction_in(report.conn, report.start, report.end).rows
-    }
+    unsatisfied = {r.code: r.counts.get(UNSATISFIED, 0) for r in satisfaction_in(report).rows}
     rows = [
         _row(version, r, payments.get(r.code, (0, 0)), unsatisfied.get(r.code, 0)) for r in p01.rows
     ]

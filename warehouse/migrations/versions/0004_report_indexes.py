@@ -1,7 +1,7 @@
 """report indexes: a period's counted dossiers, long-running ones, twins' facts, missing due dates
 
 Partial indexes (covering on PostgreSQL) that let a report read a period's dossiers from index
-ranges alone; see warehouse/reports/base.py, "scoped_dossiers", and docs/performance.md, "Phụ lục 01 over 10M dossiers".
+ranges alone; see warehouse/reports/scope.py, "scoped_dossiers", and docs/performance.md, "Phụ lục 01 over 10M dossiers".
 
 Revision ID: 0004
 Revises: 0003
