@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any, Self
@@ -33,8 +32,6 @@ __all__ = [
     "parse_retry_after",
     "records_in",
 ]
-
-log = logging.getLogger(__name__)
 
 # A page of 1,000 dossiers is ~2 MB of JSON; a reply far larger is a broken or hostile server,
 # and reading it whole could exhaust the worker's memory.
