@@ -1,19 +1,80 @@
-"""Calls to a REST source that logs in for a session and answers every call with an error_code
-(0 success, 1 bad credentials, 2 session expired — the one-stop and GPLX conventions)."""
+"""REST sources that log in for a session and answer every call with an error_code (0 success,
+1 bad credentials, 2 session expired — the one-stop and GPLX conventions)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from connectors.errors import AuthError, ContractError
+from connectors.rest_source import RestConnector
 
 log = logging.getLogger(__name__)
 
 OK, BAD_CREDENTIALS, SESSION_EXPIRED = 0, 1, 2
 
 Reply = dict[str, Any]
+
+
+class SessionConnector(RestConnector):
+    """A REST source with a login and one service endpoint, from its declarations: ``system``,
+    ``login_path``, ``service_path``; its overrides say how the login and a call are written
+    (``login_request``, ``service_body``) and how a reply's code and message are read."""
+
+    system: ClassVar[str]  # as log lines and errors name it
+    login_path: ClassVar[str]
+    service_path: ClassVar[str]
+
+    def login_request(self) -> tuple[Reply, dict[str, str] | None]:
+        """The login's body and headers."""
+        raise NotImplementedError
+
+    def service_body(self, service: str, params: Reply) -> Reply:
+        """The body of a call of ``service`` in the current session."""
+        raise NotImplementedError
+
+    def unit(self) -> str:
+        """The calling unit, as the login's log line and errors name it ("dstcode ...")."""
+        raise NotImplementedError
+
+    def error_code(self, reply: Reply, operation: str) -> int:
+        raise NotImplementedError
+
+    def message(self, reply: Reply) -> str:
+        raise NotImplementedError
+
+    def call(self, service: str, params: Reply) -> Reply:
+        """One service call; an expired session is renewed once and the call repeated."""
+        if self._session is None:
+            self._login()
+        return call_in_session(
+            lambda: self._client.post_json(self.service_path, self.service_body(service, params)),
+            operation=service,
+            system=self.system,
+            error_code=self.error_code,
+            message=self.message,
+            relogin=self._login,
+        )
+
+    def _login(self) -> None:
+        user = self._connection.login
+        body, headers = self.login_request()
+        refused = f"{self.system} login refused for user {user!r} at {self.unit()}"
+        try:
+            reply = self._client.post_json(self.login_path, body, headers=headers)
+        except AuthError as exc:
+            raise AuthError(refused, status=exc.status, payload=exc.payload) from None
+        code = self.error_code(reply, "login")
+        if code == BAD_CREDENTIALS:
+            raise AuthError(f"{refused} ({self.message(reply)})")
+        if code != OK:
+            raise ContractError(f"login failed with error_code {code}", payload=reply)
+        session = reply.get("session")
+        if not isinstance(session, str) or not session:
+            raise ContractError("login reply has no session token", payload=reply)
+        self._session = session
+        log.info("logged in to the %s API as %r (%s)", self.system, user, self.unit())
 
 
 def call_in_session(
