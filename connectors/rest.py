@@ -12,7 +12,6 @@ from requests.adapters import HTTPAdapter
 from connectors import json_reply
 from connectors.connection import Connection
 from connectors.errors import AuthError, ContractError, SourceError, TransientError
-from connectors.paging import MAX_PAGES, int_field, paginate, records_in
 from connectors.retry import (
     AUTH_STATUSES,
     RETRY_STATUSES,
@@ -21,17 +20,6 @@ from connectors.retry import (
     parse_retry_after,
     with_retries,
 )
-
-# Names REST sources and their tests reach through this module.
-__all__ = [
-    "MAX_PAGES",
-    "RestClient",
-    "RetryPolicy",
-    "int_field",
-    "paginate",
-    "parse_retry_after",
-    "records_in",
-]
 
 # A page of 1,000 dossiers is ~2 MB of JSON; a reply far larger is a broken or hostile server,
 # and reading it whole could exhaust the worker's memory.

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from connectors.errors import AuthError, ContractError
@@ -48,14 +47,30 @@ class SessionConnector(RestConnector):
         """One service call; an expired session is renewed once and the call repeated."""
         if self._session is None:
             self._login()
-        return call_in_session(
-            lambda: self._client.post_json(self.service_path, self.service_body(service, params)),
-            operation=service,
-            system=self.system,
-            error_code=self.error_code,
-            message=self.message,
-            relogin=self._login,
-        )
+        for attempt in (1, 2):
+            try:
+                # Built on each attempt, so that the repeat carries the new session.
+                reply = self._client.post_json(
+                    self.service_path, self.service_body(service, params)
+                )
+            except AuthError as exc:
+                # A 401 still carries the reason: only "session expired" is worth a new login.
+                if not self._says_expired(exc.payload):
+                    raise
+                reply = exc.payload
+            code = self.error_code(reply, service)
+            if code == OK:
+                return reply
+            if code == SESSION_EXPIRED and attempt == 1:
+                log.info("%s session expired during %s; logging in again", self.system, service)
+                self._login()
+                continue
+            if code == SESSION_EXPIRED:
+                raise AuthError(f"{service}: session expired again right after a fresh login")
+            if code == BAD_CREDENTIALS:
+                raise AuthError(f"{service}: rejected ({self.message(reply)})")
+            raise ContractError(f"{service} failed with error_code {code}", payload=reply)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _login(self) -> None:
         user = self._connection.login
@@ -76,47 +91,10 @@ class SessionConnector(RestConnector):
         self._session = session
         log.info("logged in to the %s API as %r (%s)", self.system, user, self.unit())
 
-
-def call_in_session(
-    send: Callable[[], Reply],
-    *,
-    operation: str,
-    system: str,
-    error_code: Callable[[Reply, str], int],
-    message: Callable[[Reply], str],
-    relogin: Callable[[], None],
-) -> Reply:
-    """One call; an expired session is renewed once (`relogin`) and the call repeated.
-
-    `send` builds the request when called, so the repeat carries the new session.
-    """
-    for attempt in (1, 2):
+    def _says_expired(self, payload: Any) -> bool:
+        if not isinstance(payload, dict):
+            return False
         try:
-            reply = send()
-        except AuthError as exc:
-            # A 401 still carries the reason: only "session expired" is worth a new login.
-            if not _says_expired(exc.payload, error_code):
-                raise
-            reply = exc.payload
-        code = error_code(reply, operation)
-        if code == OK:
-            return reply
-        if code == SESSION_EXPIRED and attempt == 1:
-            log.info("%s session expired during %s; logging in again", system, operation)
-            relogin()
-            continue
-        if code == SESSION_EXPIRED:
-            raise AuthError(f"{operation}: session expired again right after a fresh login")
-        if code == BAD_CREDENTIALS:
-            raise AuthError(f"{operation}: rejected ({message(reply)})")
-        raise ContractError(f"{operation} failed with error_code {code}", payload=reply)
-    raise AssertionError("unreachable: the second attempt returns or raises")
-
-
-def _says_expired(payload: Any, error_code: Callable[[Reply, str], int]) -> bool:
-    if not isinstance(payload, dict):
-        return False
-    try:
-        return error_code(payload, "reply") == SESSION_EXPIRED
-    except ContractError:
-        return False
+            return self.error_code(payload, "reply") == SESSION_EXPIRED
+        except ContractError:
+            return False
