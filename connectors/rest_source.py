@@ -18,6 +18,7 @@ class RestConnector(Connector):
 
     paging: ClassVar[Paging]
     max_page_size: ClassVar[int]
+    client_class: ClassVar[type[RestClient]] = RestClient
 
     def __init__(
         self, connection: Connection, *, page_size: int, client: RestClient | None = None
@@ -28,7 +29,7 @@ class RestConnector(Connector):
         self._connection = connection
         self.page_size = page_size
         self._owns_client = client is None
-        self._client = client or RestClient.for_connection(connection)
+        self._client = client or self.client_class.for_connection(connection)
         self._session: str | None = None  # the session or token the source hands out
 
     def configure(self, connection: Connection) -> None:
