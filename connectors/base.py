@@ -10,6 +10,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 from zoneinfo import ZoneInfo
 
+# Plain data naming connectors by dotted path: reading it never imports a connector back.
+from lienthong import registry
+
 if TYPE_CHECKING:
     from connectors.connection import Connection
 
@@ -43,19 +46,30 @@ class Window:
         return self.start <= instant < self.end
 
 
+def windowed_streams(source: str) -> tuple[str, ...]:
+    """The windowed streams of ``source`` as the registry declares them."""
+    return tuple(stream.name for stream in registry.get(source).streams if stream.windowed)
+
+
 class Connector(ABC):
     """A source system seen as streams of raw records (dicts spelled as the source spells them).
 
     ``windowed_streams`` take a ``Window`` (records changed in it); the other streams are
-    catalogues fetched whole, with ``window=None``.
+    catalogues fetched whole, with ``window=None``. Which is which is declared once, by the
+    streams of the ``source`` entry in the source registry.
     """
 
+    source: ClassVar[str]  # the source's key in the registry (lienthong/registry.py)
     streams: ClassVar[tuple[str, ...]] = ()
-    windowed_streams: ClassVar[tuple[str, ...]] = ()
     # True when the source signs each record with a key of its connection: the pipeline then
     # asks `record_key` for it wherever records are mapped (`load` included), and the mapping
     # verifies every record itself.
     signs_records: ClassVar[bool] = False
+
+    @property
+    def windowed_streams(self) -> tuple[str, ...]:
+        """The streams the registry declares windowed."""
+        return windowed_streams(self.source)
 
     @classmethod
     def record_key(cls, connection: Connection) -> bytes | None:

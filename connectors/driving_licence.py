@@ -9,24 +9,22 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from connectors.base import LOCAL_TZ, Connector, Record, Window
-from connectors.connection import Connection, ConnectionNotConfigured
-from connectors.errors import AuthError, ContractError, excerpt
-from connectors.rest import RestClient, int_field, paginate, records_in
-from connectors.session import BAD_CREDENTIALS, OK, call_in_session
+from connectors.base import LOCAL_TZ, Record, Window
+from connectors.connection import Connection
+from connectors.errors import ContractError, excerpt
+from connectors.paging import Paging, records_in
+from connectors.rest import RestClient
+from connectors.rest_source import require
+from connectors.session import SessionConnector
 
 log = logging.getLogger(__name__)
 
-LOGIN_PATH = "mapi/login"
-SERVICE_PATH = "mapi/g"
 MAX_PAGE_SIZE = 500  # pageSize accepted by the API: 1..500
 DEFAULT_UNIT = "000.00.05.H22"  # donViXuLy: Sở Giao thông vận tải Lạng Sơn
 DEFAULT_LOOKBACK_DAYS = 60  # licences are due in 5-10 working days; hand-over rarely takes weeks
 DETAIL_KEY = "chiTiet"  # where each list row carries its TraCuuHoSo record
 CHANGED = "NgayCapNhat"  # the detail's last change, dd/MM/yyyy HH:mm:ss local time
 _CHANGED_SHAPE = re.compile(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}", re.ASCII)
-
-# error_code values of the contract (strings on the wire); any other is a contract failure.
 
 
 def receive_dates(window: Window, lookback_days: int) -> tuple[date, date]:
@@ -41,7 +39,7 @@ def receive_dates(window: Window, lookback_days: int) -> tuple[date, date]:
     return first, last
 
 
-class DrivingLicenceConnector(Connector):
+class DrivingLicenceConnector(SessionConnector):
     """GPLX dossiers changed in a window, each list row with its detail.
 
     The list only filters by receive date, so the connector lists the dossiers received in the
@@ -50,8 +48,13 @@ class DrivingLicenceConnector(Connector):
     decides what it is worth).
     """
 
+    source = "driving_licence"
     streams = ("dossiers",)
-    windowed_streams = ("dossiers",)
+    system = "GPLX"
+    login_path = "mapi/login"
+    service_path = "mapi/g"
+    paging = Paging(page="page", size="pageSize", total="total", total_pages="totalPages")
+    max_page_size = MAX_PAGE_SIZE
 
     def __init__(
         self,
@@ -61,46 +64,29 @@ class DrivingLicenceConnector(Connector):
         client: RestClient | None = None,
         lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     ) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be within 1..{MAX_PAGE_SIZE}, got {page_size}")
         if lookback_days < 0:
             raise ValueError(f"lookback_days must not be negative, got {lookback_days}")
-        missing = [
-            name
-            for name, value in (("login", connection.login), ("password", connection.password))
-            if not value
-        ]
-        if missing:
-            raise ConnectionNotConfigured(
-                f"connection {connection.conn_id!r} lacks {', '.join(missing)} for the GPLX API"
-            )
-        self._connection = connection
-        self.unit = str(connection.extra.get("donViXuLy") or DEFAULT_UNIT)
-        self.page_size = page_size
+        super().__init__(connection, page_size=page_size, client=client)
         self.lookback_days = lookback_days
-        self._owns_client = client is None
-        self._client = client or RestClient.for_connection(connection)
-        self._session: str | None = None
+
+    def configure(self, connection: Connection) -> None:
+        settings = {"login": connection.login, "password": connection.password}
+        require(connection, settings, "the GPLX API")
+        self.unit_code = str(connection.extra.get("donViXuLy") or DEFAULT_UNIT)
 
     def fetch(self, stream: str, window: Window | None = None) -> Iterator[list[Record]]:
         """Yield pages of list rows, each with its detail, of the dossiers changed in ``window``."""
         self.check_request(stream, window)  # here, not in the generator: fail at the call
+        assert window is not None  # noqa: S101 - check_request guarantees it
         first, last = receive_dates(window, self.lookback_days)
         params = {"ngayNhan1": first.isoformat(), "ngayNhan2": last.isoformat()}
         return self._pages(params, window)
 
-    def close(self) -> None:
-        self._session = None
-        if self._owns_client:
-            self._client.close()
-
     def _pages(self, params: dict[str, Any], window: Window) -> Iterator[list[Record]]:
         previous: set[str] = set()
         listed = kept = 0
-        for rows in paginate(
-            lambda page: self._list_page(params, page),
-            total_pages_key="totalPages",
-            page_size=self.page_size,
+        for rows in self.pages(
+            lambda paging: self.call("DanhSachHoSo", params | paging), what="DanhSachHoSo"
         ):
             keys = {key for row in rows if (key := _key(row)) is not None}
             # A list that shifted while we paged repeats the previous page's tail: one record
@@ -116,21 +102,6 @@ class DrivingLicenceConnector(Connector):
             "GPLX: %d dossiers received in %s, %d changed in the window", listed, params, kept
         )
 
-    def _list_page(self, params: dict[str, Any], page: int) -> dict[str, Any]:
-        reply = self._call("DanhSachHoSo", {**params, "page": page, "pageSize": self.page_size})
-        for key in ("page", "pageSize", "total", "totalPages"):
-            int_field(reply, key)
-        # Paging relies on the echo: a server ignoring `page` would loop on page 1, and one
-        # capping pageSize below ours would make a middle page look like the last one.
-        capped = reply["pageSize"] != self.page_size and page < reply["totalPages"]
-        if reply["page"] != page or capped:
-            raise ContractError(
-                f"DanhSachHoSo: asked for page {page} of {self.page_size} rows, got page "
-                f"{reply['page']} of {reply['pageSize']}",
-                payload=reply,
-            )
-        return reply
-
     def _with_detail(self, row: Record) -> Record:
         """The list row with its TraCuuHoSo record under DETAIL_KEY (None when there is none).
 
@@ -140,7 +111,7 @@ class DrivingLicenceConnector(Connector):
         return {**row, DETAIL_KEY: self._detail(number) if number is not None else None}
 
     def _detail(self, number: str) -> Record | None:
-        reply = self._call("TraCuuHoSo", {"mahoso": number})
+        reply = self.call("TraCuuHoSo", {"mahoso": number})
         rows = records_in(reply)
         if not rows:
             return None
@@ -152,45 +123,30 @@ class DrivingLicenceConnector(Connector):
             )
         return rows[0]
 
-    def _call(self, service: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One service call; an expired session is renewed once and the call repeated."""
-        if self._session is None:
-            self._login()
+    # -- GPLX's side of the session -----------------------------------------------------------
+    def login_request(self) -> tuple[dict[str, Any], None]:
+        return {"username": self._connection.login, "password": self._connection.password}, None
 
-        def send() -> dict[str, Any]:
-            return self._client.post_json(
-                SERVICE_PATH,
-                {"session": self._session, "service": service, "donViXuLy": self.unit, **params},
-            )
+    def service_body(self, service: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"session": self._session, "service": service, "donViXuLy": self.unit_code, **params}
 
-        return call_in_session(
-            send,
-            operation=service,
-            system="GPLX",
-            error_code=_error_code,
-            message=_message,
-            relogin=self._login,
-        )
+    def unit(self) -> str:
+        return f"donViXuLy {self.unit_code}"
 
-    def _login(self) -> None:
-        credentials = {"username": self._connection.login, "password": self._connection.password}
-        user = self._connection.login
-        try:
-            reply = self._client.post_json(LOGIN_PATH, credentials)
-        except AuthError as exc:
-            raise AuthError(
-                f"GPLX login refused for user {user!r}", status=exc.status, payload=exc.payload
-            ) from None
-        code = _error_code(reply, "login")
-        if code == BAD_CREDENTIALS:
-            raise AuthError(f"GPLX login refused for user {user!r} ({_message(reply)})")
-        if code != OK:
-            raise ContractError(f"login failed with error_code {code}", payload=reply)
-        session = reply.get("session")
-        if not isinstance(session, str) or not session:
-            raise ContractError("login reply has no session token", payload=reply)
-        self._session = session
-        log.info("logged in to the GPLX API as %r (donViXuLy %s)", user, self.unit)
+    def error_code(self, reply: dict[str, Any], operation: str) -> int:
+        """The reply's error_code: a string of digits on the wire, an integer accepted too."""
+        if "error_code" not in reply:
+            raise ContractError(f"{operation}: reply has no error_code", payload=reply)
+        value = reply["error_code"]
+        # At most nine digits: a longer string is no error code, and int() of 5,000 would fail.
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ContractError(f"{operation}: error_code must be a string of digits", payload=reply)
+
+    def message(self, reply: dict[str, Any]) -> str:
+        return excerpt(str(reply.get("result") or "no message"), limit=120)
 
 
 def _key(row: Record) -> str | None:
@@ -210,20 +166,3 @@ def _changed_in(detail: Record | None, window: Window) -> bool:
     except ValueError:
         return True
     return changed in window
-
-
-def _error_code(reply: dict[str, Any], operation: str) -> int:
-    """The reply's error_code: a string of digits on the wire, an integer accepted too."""
-    if "error_code" not in reply:
-        raise ContractError(f"{operation}: reply has no error_code", payload=reply)
-    value = reply["error_code"]
-    # At most nine digits: a longer string is no error code, and int() of 5,000 would fail.
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise ContractError(f"{operation}: error_code must be a string of digits", payload=reply)
-
-
-def _message(reply: dict[str, Any]) -> str:
-    return excerpt(str(reply.get("result") or "no message"), limit=120)

@@ -23,7 +23,6 @@ from urllib.parse import urlparse
 import requests
 from lxml import etree
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from zeep import Client, Settings, Transport
 from zeep import exceptions as zeep_exceptions
 from zeep.helpers import serialize_object
@@ -31,12 +30,13 @@ from zeep.wsse.username import UsernameToken
 
 from connectors.connection import Connection
 from connectors.errors import AuthError, ContractError, SourceError, TransientError
-from connectors.rest import (
+from connectors.retry import (
     AUTH_STATUSES,
     RETRY_STATUSES,
     RetryPolicy,
-    _BackoffOrRetryAfter,
+    network_errors,
     parse_retry_after,
+    with_retries,
 )
 from connectors.xml_shape import ShapeRules, keep_shape
 
@@ -65,12 +65,6 @@ SERVER_FAULT_CODES = frozenset({"Server", "Receiver"})  # worth retrying
 CLIENT_FAULT_CODES = frozenset({"Client", "Sender"})  # our request is wrong: never retried
 
 _CHUNK = 64 * 1024
-_TRANSIENT_EXCEPTIONS = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 
 
@@ -492,36 +486,11 @@ class SoapClient:
         self.close()
 
     def _call_with_retries(self, operation: str, params: dict[str, Any]) -> etree._Element:
-        retrying = Retrying(
-            sleep=self._sleep,
-            stop=stop_after_attempt(self.retry.max_attempts),
-            wait=_BackoffOrRetryAfter(self.retry),
-            retry=retry_if_exception_type(TransientError),
-            before_sleep=self._log_retry,
-            reraise=True,  # the caller gets our typed error, not tenacity's RetryError
-        )
-        for attempt in retrying:
-            with attempt:
-                try:
-                    return self._call_once(operation, params)
-                except TransientError as exc:
-                    exc.attempts = attempt.retry_state.attempt_number
-                    raise
-        raise AssertionError("unreachable: tenacity either returns or re-raises")
+        return with_retries(lambda: self._call_once(operation, params), self.retry, self._sleep)
 
     def _call_once(self, operation: str, params: dict[str, Any]) -> etree._Element:
         where = f"{operation} at {self.address}"
-        try:
-            reply: _Reply = self._service[operation](**params)
-        except requests.exceptions.SSLError as exc:
-            if "certificate" in str(exc).lower():
-                raise SourceError(
-                    f"TLS certificate rejected calling {where}; check the server certificate "
-                    "or the connection's ca_bundle"
-                ) from exc
-            raise TransientError(f"SSLError calling {where}") from exc
-        except _TRANSIENT_EXCEPTIONS as exc:
-            raise TransientError(f"{type(exc).__name__} calling {where}") from exc
+        reply: _Reply = network_errors(lambda: self._service[operation](**params), where)
         return self._decode(reply, where)
 
     def _decode(self, reply: _Reply, where: str) -> etree._Element:
@@ -560,16 +529,3 @@ class SoapClient:
                 keep_shape(error, envelope, self.diagnosis)
             raise error
         return envelope
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        # The message is ours (fault code or status, operation, address): never a body or secret.
-        reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "%s (attempt %d of %d); retrying in %.1f s",
-            reason,
-            state.attempt_number,
-            self.retry.max_attempts,
-            wait,
-        )

@@ -21,10 +21,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from connectors import signing
-from connectors.base import LOCAL_TZ, Connector, Record, Window
+from connectors.base import LOCAL_TZ, Record, Window
 from connectors.connection import Connection, ConnectionNotConfigured
 from connectors.errors import AuthError, ContractError, excerpt
-from connectors.rest import RestClient, int_field, paginate, records_in
+from connectors.paging import Paging, records_in
+from connectors.rest import RestClient
+from connectors.rest_source import RestConnector
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +53,23 @@ def statement_days(window: Window) -> Iterator[tuple[date, date]]:
         first = until + timedelta(days=1)
 
 
-class VietinbankConnector(Connector):
-    """Transactions (payments, refunds, reversals) and daily statements of the fee gateway."""
+class VietinbankConnector(RestConnector):
+    """Transactions (payments, refunds, reversals) and daily statements of the fee gateway.
 
+    Its override is the signing: every request is signed and every reply verified (``_call``).
+    """
+
+    source = "vietinbank"
     streams = ("transactions", "statements")
-    windowed_streams = streams
     signs_records = True
+    paging = Paging(
+        page="Trang",
+        size="SoBanGhi",
+        total="TongSoBanGhi",
+        total_pages="TongSoTrang",
+        rows="DuLieu",
+    )
+    max_page_size = MAX_PAGE_SIZE
 
     @classmethod
     def record_key(cls, connection: Connection) -> bytes:
@@ -77,15 +90,12 @@ class VietinbankConnector(Connector):
         client: RestClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be within 1..{MAX_PAGE_SIZE}, got {page_size}")
+        self._clock = clock
+        super().__init__(connection, page_size=page_size, client=client)
+
+    def configure(self, connection: Connection) -> None:
         self._secret = self.record_key(connection)
         self.partner = str(connection.login)
-        self.page_size = page_size
-        self._clock = clock
-        self._owns_client = client is None
-        self._client = client or RestClient.for_connection(connection)
-        self._token: str | None = None
 
     def __repr__(self) -> str:  # the secret stays out of any repr
         return f"VietinbankConnector(partner={self.partner!r}, base={self._client.base_url!r})"
@@ -97,42 +107,19 @@ class VietinbankConnector(Connector):
             return self._transactions(window)
         return self._statements(window)
 
-    def close(self) -> None:
-        self._token = None
-        if self._owns_client:
-            self._client.close()
-
     # -- transactions --------------------------------------------------------------------------
     def _transactions(self, window: Window) -> Iterator[list[Record]]:
         params = {"TuThoiGian": local_stamp(window.start), "DenThoiGian": local_stamp(window.end)}
-        pages = paginate(
-            lambda page: self._transaction_page(params, page),
-            rows_key="DuLieu",
-            total_pages_key="TongSoTrang",
-            page_size=self.page_size,
+        return self.pages(
+            lambda paging: self._call(
+                TRANSACTIONS_PATH,
+                params | paging,
+                signing.TRANSACTIONS_REQUEST,
+                signing.TRANSACTIONS_REPLY,
+                "DuLieu",
+            ),
+            what="transactions",
         )
-        yield from pages
-
-    def _transaction_page(self, params: dict[str, Any], page: int) -> dict[str, Any]:
-        body = {**params, "Trang": page, "SoBanGhi": self.page_size}
-        reply = self._call(
-            TRANSACTIONS_PATH,
-            body,
-            signing.TRANSACTIONS_REQUEST,
-            signing.TRANSACTIONS_REPLY,
-            "DuLieu",
-        )
-        for key in ("Trang", "SoBanGhi", "TongSoBanGhi", "TongSoTrang"):
-            int_field(reply, key)
-        # Paging relies on the echo, as in the one-stop API: a gateway ignoring Trang would loop.
-        capped = reply["SoBanGhi"] != self.page_size and page < reply["TongSoTrang"]
-        if reply["Trang"] != page or capped:
-            raise ContractError(
-                f"transactions: asked for page {page} of {self.page_size} rows, got page "
-                f"{reply['Trang']} of {reply['SoBanGhi']}",
-                payload=reply,
-            )
-        return reply
 
     # -- statements ----------------------------------------------------------------------------
     def _statements(self, window: Window) -> Iterator[list[Record]]:
@@ -169,11 +156,11 @@ class VietinbankConnector(Connector):
         rows_key: str,
     ) -> dict[str, Any]:
         """One signed call; an expired token is renewed once and the call repeated."""
-        if self._token is None:
+        if self._session is None:
             self._login()
         for attempt in (1, 2):
             body = self._signed_body(params, request_order)
-            headers = {"Authorization": f"Bearer {self._token}"}
+            headers = {"Authorization": f"Bearer {self._session}"}
             try:
                 reply = self._client.post_json(path, body, headers=headers)
             except AuthError as exc:
@@ -183,7 +170,7 @@ class VietinbankConnector(Connector):
                         status=exc.status,
                     ) from None
                 log.info("Vietinbank token expired during %s; requesting a new one", path)
-                self._token = None
+                self._session = None
                 self._login()
                 continue
             self._verify_reply(path, body, reply, reply_order, rows_key)
@@ -245,7 +232,7 @@ class VietinbankConnector(Connector):
         token = reply.get("Token")
         if not isinstance(token, str) or not token:
             raise ContractError("token reply has no Token")
-        self._token = token
+        self._session = token
         log.info("obtained a Vietinbank gateway token for partner %r", self.partner)
 
 

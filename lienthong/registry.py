@@ -19,7 +19,9 @@ class Stream:
 
     name: str  # as the connector calls it
     mapping: str  # "module:function" raw record -> canonical record | Rejection
-    windowed: bool = True  # False: a catalogue fetched whole on every sync
+    # False: a catalogue fetched whole on every sync. Declared here only: the connector and
+    # the pipeline both read it from the registry (connectors.base.windowed_streams).
+    windowed: bool = True
     redact: str | None = None  # "module:function" applied to raw records before quarantine
 
 

@@ -8,7 +8,8 @@ import requests
 import responses
 
 from connectors.errors import AuthError, ContractError, SourceError, TransientError
-from connectors.rest import RestClient, RetryPolicy, paginate, parse_retry_after
+from connectors.paging import paginate
+from connectors.rest import RestClient, RetryPolicy, parse_retry_after
 
 BASE = "https://source.example/root"
 URL = f"{BASE}/api/service"

@@ -73,7 +73,7 @@ def fast_retries(monkeypatch):
             fast = RetryPolicy(max_attempts=8, initial=0, maximum=0, jitter=0)
             return RestClient.for_connection(connection, retry=fast, sleep=lambda _: None)
 
-    monkeypatch.setattr(connector_module, "RestClient", Fast)
+    monkeypatch.setattr(connector_module.VietinbankConnector, "client_class", Fast)
 
 
 def local_day(instant):
