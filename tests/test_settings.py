@@ -68,20 +68,34 @@ def _value(node: ast.AST, constants: dict[str, str]) -> str | None:
 
 def environment_reads(text: str, constants: dict[str, str]) -> list[tuple[int, str]]:
     """(line, name) of each read of a `LIENTHONG_*` variable from an environment mapping:
-    `<…environ…>.get(name)`, `<…environ…>[name]`, `os.getenv(name)`."""
+    `<…environ…>.get(name)`, `<…environ…>[name]`, `os.getenv(name)`; a read whose name is a
+    parameter counts when the module passes a `LIENTHONG_*` name to a function."""
+    tree = ast.parse(text)
+    passed = [
+        arg.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        for arg in node.args
+        if isinstance(arg, ast.Constant) and str(arg.value).startswith("LIENTHONG_")
+    ]
     reads = []
-    for node in ast.walk(ast.parse(text)):
-        key = None
+    for node in ast.walk(tree):
+        key: ast.AST | None = None
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
             receiver = ast.unparse(node.func.value)
             if node.func.attr == "getenv" or (
                 "environ" in receiver and node.func.attr in ("get", "pop", "setdefault")
             ):
-                key = _value(node.args[0], constants)
+                key = node.args[0]
         elif isinstance(node, ast.Subscript) and "environ" in ast.unparse(node.value):
-            key = _value(node.slice, constants)
-        if key is not None and key.startswith("LIENTHONG_"):
-            reads.append((node.lineno, key))
+            key = node.slice
+        if key is None:
+            continue
+        name = _value(key, constants)
+        if name is None and passed:
+            reads.append((node.lineno, f"{ast.unparse(key)} (one of {', '.join(passed)})"))
+        elif name is not None and name.startswith("LIENTHONG_"):
+            reads.append((node.lineno, name))
     return reads
 
 
@@ -93,10 +107,12 @@ def test_the_check_finds_a_read_however_it_is_spelled() -> None:
         "environ[NAME]",
         "self.environ.get(settings.NAME)",
         'os.environ.get(f"LIENTHONG_{part}")',
+        'def count(name):\n    return os.environ.get(name)\ncount("LIENTHONG_X")',
     ):
         assert environment_reads(line, constants) != [], line
     assert environment_reads('os.environ.get("AIRFLOW_CONN_X")', constants) == []
     assert environment_reads('print("default: LIENTHONG_X")', constants) == []
+    assert environment_reads('environ.get(env_var_name(conn_id))', constants) == []
 
 
 def test_only_the_settings_read_lienthong_variables() -> None:
