@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -39,6 +39,9 @@ class Connection:
     password: str | None = field(default=None, repr=False)
     schema: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, hash=False)
+    # Hosts the demo may reach over plain http (its stand-ins, by container name): given by the
+    # caller from the settings (LIENTHONG_DEMO=1 with LIENTHONG_DEMO_PLAIN_HTTP_HOSTS), else none.
+    plain_http_hosts: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __repr__(self) -> str:
         extra = {k: _MASK if is_secret_key(k) else v for k, v in self.extra.items()}
@@ -73,7 +76,7 @@ class Connection:
             raise ConnectionNotConfigured(
                 f"connection {self.conn_id!r}: protocol must be http or https, not {scheme!r}"
             )
-        if scheme == "http" and not plain_http_allowed(host):
+        if scheme == "http" and not plain_http_allowed(host, self.plain_http_hosts):
             raise ConnectionNotConfigured(
                 f"connection {self.conn_id!r}: plain http to {host!r} would send its credentials "
                 "unencrypted, which lienthong does only to loopback (127.0.0.0/8, ::1, localhost); "
@@ -147,11 +150,6 @@ def _turns_tls_off(key: str, value: Any) -> bool:
     return name == "cert_reqs" and said in {"cert_none", "none", "0"}
 
 
-# Loudly named, and set only by the demo compose override: its stand-ins are another container,
-# reached by name on the compose network. Ignored unless LIENTHONG_DEMO=1 too.
-DEMO_PLAIN_HTTP_HOSTS = "LIENTHONG_DEMO_PLAIN_HTTP_HOSTS"
-
-
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine."""
     name = host.strip("[]").rstrip(".").lower()
@@ -163,14 +161,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def plain_http_allowed(host: str, environ: Mapping[str, str] = os.environ) -> bool:
+def plain_http_allowed(host: str, demo_hosts: Iterable[str] = ()) -> bool:
     """Plain http only to loopback, or in the demo to the hosts it names (its stand-ins)."""
     if is_loopback(host):
         return True
-    if environ.get("LIENTHONG_DEMO") != "1":
-        return False
-    named = {h.strip().lower() for h in environ.get(DEMO_PLAIN_HTTP_HOSTS, "").split(",")}
-    return host.lower() in named - {""}
+    return host.lower() in {h.strip().lower() for h in demo_hosts} - {""}
 
 
 def env_var_name(conn_id: str) -> str:
@@ -178,8 +173,14 @@ def env_var_name(conn_id: str) -> str:
     return f"{ENV_PREFIX}{conn_id.upper()}"
 
 
-def get_connection(conn_id: str, environ: Mapping[str, str] = os.environ) -> Connection:
-    """Read ``conn_id`` from the environment, as a URI or as Airflow's JSON form."""
+def get_connection(
+    conn_id: str,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    plain_http_hosts: frozenset[str] = frozenset(),
+) -> Connection:
+    """Read ``conn_id`` from the environment, as a URI or as Airflow's JSON form;
+    ``plain_http_hosts``: the demo's hosts reachable over plain http (Connection's field)."""
     name = env_var_name(conn_id)
     value = (environ.get(name) or "").strip()
     if not value:
@@ -190,7 +191,7 @@ def get_connection(conn_id: str, environ: Mapping[str, str] = os.environ) -> Con
     # "from None" everywhere below: a chained parser error could quote the raw value, password
     # included, into a traceback.
     try:
-        return _from_json(conn_id, value) if value.startswith("{") else _from_uri(conn_id, value)
+        conn = _from_json(conn_id, value) if value.startswith("{") else _from_uri(conn_id, value)
     except ConnectionNotConfigured:
         raise
     except (ValueError, TypeError):
@@ -198,6 +199,7 @@ def get_connection(conn_id: str, environ: Mapping[str, str] = os.environ) -> Con
             f"{name} is not a valid connection URI or JSON object (in a URI, percent-encode "
             "special characters of the login and password)"
         ) from None
+    return replace(conn, plain_http_hosts=frozenset(plain_http_hosts))
 
 
 def _from_uri(conn_id: str, uri: str) -> Connection:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from airflow.sdk import Asset, AssetAny, ObjectStoragePath, Param, dag, task
 
@@ -21,7 +20,7 @@ from lienthong.registry import SOURCES
     dag_id="build_reports",
     description="Phụ lục 01 and satisfaction (month, quarter, year to date) as xlsx",
     schedule=AssetAny(*(Asset(orchestration.asset_uri(key)) for key in SOURCES)),
-    start_date=datetime(2018, 10, 1, tzinfo=ZoneInfo(orchestration.TIMEZONE)),
+    start_date=datetime(2018, 10, 1, tzinfo=orchestration.LOCAL_TZ),
     catchup=False,
     # Each run rewrites the files from the whole warehouse: one at a time is enough.
     max_active_runs=1,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from airflow.sdk import (
     Asset,
@@ -106,7 +105,7 @@ def build(source: Source) -> None:
         description=f"{source.title}: extract to the landing store, load into the warehouse",
         # The data interval is the night's window: the run at 01:00 covers the 24 hours before.
         schedule=CronDataIntervalTimetable(orchestration.SYNC_CRON, timezone=TIMEZONE),
-        start_date=datetime(2018, 10, 1, tzinfo=ZoneInfo(TIMEZONE)),
+        start_date=datetime(2018, 10, 1, tzinfo=orchestration.LOCAL_TZ),
         # Missed nights are re-run on purpose with `airflow backfill create` (docs/operations.md),
         # not by turning a DAG on: that would start years of runs.
         catchup=False,
@@ -129,14 +128,16 @@ def build(source: Source) -> None:
             from lienthong.pipeline import extract as extract_window
             from lienthong.settings import load as load_settings
 
+            settings = load_settings()  # the keys; extract does not touch the warehouse
             conn = orchestration.airflow_connection(source.conn_id)
+            hosts = settings.demo_plain_http_hosts
             manifest = extract_window(
                 source.key,
                 _window(source, context),
-                load_settings(),  # the pseudonym key; extract does not touch the warehouse
-                root=ObjectStoragePath(orchestration.landing_url()),
+                settings,
+                root=ObjectStoragePath(settings.landing_store_url()),
                 # None: the pipeline's own lookup says which variable to set.
-                connection=orchestration.source_connection(conn) if conn else None,
+                connection=orchestration.source_connection(conn, hosts) if conn else None,
             )
             return {stream: info["records"] for stream, info in manifest["streams"].items()}
 
@@ -153,12 +154,14 @@ def build(source: Source) -> None:
             window = _window(source, context)
             # The connection's key verifies signed records here: extract's output is not trusted.
             conn = orchestration.airflow_connection(source.conn_id)
+            settings = orchestration.task_settings()
+            hosts = settings.demo_plain_http_hosts
             results = load_window(
                 source.key,
                 window,
-                orchestration.task_settings(),
-                root=ObjectStoragePath(orchestration.landing_url()),
-                connection=orchestration.source_connection(conn) if conn else None,
+                settings,
+                root=ObjectStoragePath(settings.landing_store_url()),
+                connection=orchestration.source_connection(conn, hosts) if conn else None,
                 run_id=_run_id(context),
                 # A task runner's child would re-run the `airflow` command that started it and
                 # die there (lienthong/mapper.py): map in the task's own process.

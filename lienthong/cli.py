@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 
-from connectors.base import LOCAL_TZ
 from connectors.connection import ConnectionNotConfigured
 from connectors.errors import SourceError
 from lienthong import fees_cli, registry, render, report_cli
 from lienthong.landing import LandingError, LandingIntegrityError
+from lienthong.orchestration import WindowError, parse_instant
 from lienthong.settings import Settings, SettingsError, demo_environ, load
 from lienthong.standins import StandInsMissing
 from warehouse.db import WarehouseNotReady
@@ -25,13 +25,13 @@ from warehouse.db import WarehouseNotReady
 log = logging.getLogger("lienthong")
 
 
-def parse_instant(text: str) -> datetime:
-    """An ISO date or date-time; without a zone it is local time (Asia/Ho_Chi_Minh)."""
+def instant_argument(text: str) -> datetime:
+    """An ISO date or date-time, local time without a zone (orchestration.parse_instant, the one
+    parser the CLI and the DAGs share), its error as argparse's one line."""
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+        return parse_instant(text)
+    except WindowError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sync = sub.add_parser("sync", help="sync a source into the warehouse")
     sync.add_argument("source", choices=sorted(registry.SOURCES))
-    sync.add_argument("--since", type=parse_instant, help="window start (default: watermark)")
-    sync.add_argument("--until", type=parse_instant, help="window end, exclusive (default: now)")
+    sync.add_argument("--since", type=instant_argument, help="window start (default: watermark)")
+    sync.add_argument("--until", type=instant_argument, help="window end, exclusive (default: now)")
 
     for name, text in (
         ("extract", "fetch a window into the landing store"),
@@ -60,8 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     ):
         stage = sub.add_parser(name, help=text)
         stage.add_argument("source", choices=sorted(registry.SOURCES))
-        stage.add_argument("--since", type=parse_instant, required=True)
-        stage.add_argument("--until", type=parse_instant, required=True)
+        stage.add_argument("--since", type=instant_argument, required=True)
+        stage.add_argument("--until", type=instant_argument, required=True)
         stage.add_argument("--landing", help="landing store URL (default: LIENTHONG_LANDING_URL)")
 
     report_cli.add_parsers(sub)
@@ -183,7 +183,7 @@ def cmd_extract(args, settings: Settings) -> int:
     from lienthong import landing
     from lienthong.pipeline import extract
 
-    root = landing.landing_root(args.landing)
+    root = landing.landing_root(args.landing, settings)
     manifest = extract(args.source, Window(args.since, args.until), settings, root=root)
     for stream, info in manifest["streams"].items():
         print(f"{args.source}.{stream}: {info['records']:,} records in {len(info['pages'])} pages")
@@ -200,7 +200,7 @@ def cmd_load(args, settings: Settings) -> int:
         args.source,
         Window(args.since, args.until),
         settings,
-        root=landing.landing_root(args.landing),
+        root=landing.landing_root(args.landing, settings),
         progress=_progress(),
     )
     for result in results:

@@ -39,14 +39,15 @@ from upath import UPath
 
 from connectors.base import Window
 from connectors.errors import ContractError, PageShape, is_secret_key
-from lienthong.settings import SettingsError
+from lienthong import settings
+from lienthong.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
 MANIFEST_FORMAT = 2  # 2: authenticated (format 1 had no MAC and is refused)
-KEY_VARIABLE = "LIENTHONG_LANDING_KEY"
-MIN_KEY_LENGTH = 32
+KEY_VARIABLE = settings.LANDING_KEY_VARIABLE
+MIN_KEY_LENGTH = settings.MIN_LANDING_KEY_LENGTH
 # Domain separation: a MAC of a manifest can never be taken for any other HMAC under the key.
 _MAC_LABEL = b"lienthong landing manifest v2\n"
 DIAGNOSIS = "_diagnosis"
@@ -66,21 +67,11 @@ class LandingIntegrityError(LandingError):
 
 
 def landing_key(environ: Mapping[str, str] = os.environ) -> bytes:
-    """The MAC key of the store's manifests, from the environment (a secret store in production).
+    """The MAC key of the store's manifests, from the settings (a secret store in production).
 
     There is no fallback: `make demo` and `make test` set a demo-only value themselves.
     """
-    key = environ.get(KEY_VARIABLE, "")
-    if not key:
-        raise SettingsError(
-            f"{KEY_VARIABLE} is not set: it authenticates the landing store's manifests "
-            "(set it from a secret store; `make demo` and `make test` use a demo-only key)"
-        )
-    if len(key) < MIN_KEY_LENGTH:
-        raise SettingsError(
-            f"{KEY_VARIABLE} is too short: use at least {MIN_KEY_LENGTH} characters"
-        )
-    return key.encode()
+    return settings.load(environ).require_landing_key()
 
 
 def manifest_mac(key: bytes, document: Mapping[str, Any]) -> str:
@@ -91,9 +82,12 @@ def manifest_mac(key: bytes, document: Mapping[str, Any]) -> str:
     return hmac.new(key, _MAC_LABEL + canonical.encode(), hashlib.sha256).hexdigest()
 
 
-def landing_root(url: str | None = None) -> UPath:
-    """The store's root from a URL or path (default: LIENTHONG_LANDING_URL, else var/landing)."""
-    return UPath(url or os.environ.get("LIENTHONG_LANDING_URL") or "var/landing")
+def landing_root(url: str | None = None, chosen: Settings | None = None) -> UPath:
+    """The store's root from a URL or path (default: LIENTHONG_LANDING_URL from ``chosen``, the
+    settings, else var/landing)."""
+    if url:
+        return UPath(url)
+    return UPath((chosen or settings.load()).landing_url or "var/landing")
 
 
 def _stamp(instant: datetime) -> str:

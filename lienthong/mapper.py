@@ -31,6 +31,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from lienthong import settings
+from lienthong.settings import Settings
 from mappings.canonical import Rejection
 from mappings.common import MappingContext
 from warehouse.loader import PreparedPage, prepare_page
@@ -58,27 +60,18 @@ def map_page(mapping: Any, ctx: MappingContext, source: str, page: list[Any]) ->
     return prepare_page(records, rejections, source, raws)
 
 
-def _count_setting(name: str) -> int | None:
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{name} is not a number: {value!r}") from None
-
-
-def workers() -> int:
-    """Worker processes for mapping: LIENTHONG_MAP_WORKERS, else 1 on a multi-core machine."""
-    count = _count_setting("LIENTHONG_MAP_WORKERS")
+def workers(chosen: Settings | None = None) -> int:
+    """Worker processes for mapping: LIENTHONG_MAP_WORKERS, else 1 on a multi-core machine
+    (``chosen``: the settings, default: read from the environment)."""
+    count = (chosen or settings.load()).map_workers
     if count is not None:
         return max(0, min(count, 1))  # pages are loaded in order: one worker is enough
     return 1 if (os.cpu_count() or 1) > 1 else 0
 
 
-def pool_from() -> int:
+def pool_from(chosen: Settings | None = None) -> int:
     """Records a stream must have shown before its worker starts: LIENTHONG_MAP_WORKER_FROM."""
-    count = _count_setting("LIENTHONG_MAP_WORKER_FROM")
+    count = (chosen or settings.load()).map_worker_from
     return POOL_FROM if count is None else max(0, count)
 
 
@@ -89,17 +82,19 @@ def prepared_pages(
     source: str,
     *,
     workers: int | None = None,
+    pool_from: int | None = None,
 ) -> Iterator[PreparedPage]:
     """The pages mapped and prepared, in their order; on a worker once the stream is big.
 
-    ``workers`` overrides the setting; 0 maps every page in this process."""
+    ``workers`` and ``pool_from`` override the settings; workers=0 maps every page in this
+    process."""
     from lienthong.registry import load_object
 
     mapping = load_object(mapping_path)
     count = globals()["workers"]() if workers is None else workers
     # A daemonic process (a multiprocessing-based task runner) may not have children.
     inline = not count or multiprocessing.current_process().daemon
-    threshold = pool_from()
+    threshold = globals()["pool_from"]() if pool_from is None else pool_from
     pool: ProcessPoolExecutor | None = None
     pending: deque[tuple[list[Any], Future[PreparedPage]]] = deque()
     seen = 0

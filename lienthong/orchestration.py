@@ -11,7 +11,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,13 @@ from lienthong.settings import Settings
 from lienthong.warehouse_url import WAREHOUSE_CONN_ID as WAREHOUSE_CONN_ID
 from lienthong.warehouse_url import resolve_warehouse_url
 from lienthong.warehouse_url import warehouse_url_from_connection as warehouse_url_from_connection
+from warehouse.reports.periods import Period
 
 log = logging.getLogger(__name__)
 
 # The nightly schedule: data interval [01:00 yesterday, 01:00 today) local time.
 SYNC_CRON = "0 1 * * *"
-TIMEZONE = "Asia/Ho_Chi_Minh"
+TIMEZONE = LOCAL_TZ.key  # Airflow's name of the zone (connectors.base defines it)
 
 
 class WindowError(ValueError):
@@ -92,18 +93,14 @@ def asset_uri(source_key: str) -> str:
 
 
 # -- stores --------------------------------------------------------------------------------------
-def _var_dir(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get("LIENTHONG_VAR_DIR") or "var").resolve()
-
-
 def landing_url(environ: Mapping[str, str] = os.environ) -> str:
     """LIENTHONG_LANDING_URL (any fsspec URL), else the folder `landing` in LIENTHONG_VAR_DIR."""
-    return environ.get("LIENTHONG_LANDING_URL") or (_var_dir(environ) / "landing").as_uri()
+    return lienthong_settings.load(environ).landing_store_url()
 
 
 def reports_url(environ: Mapping[str, str] = os.environ) -> str:
     """LIENTHONG_REPORTS_URL (any fsspec URL), else the folder `reports` in LIENTHONG_VAR_DIR."""
-    return environ.get("LIENTHONG_REPORTS_URL") or (_var_dir(environ) / "reports").as_uri()
+    return lienthong_settings.load(environ).reports_store_url()
 
 
 # -- connections ---------------------------------------------------------------------------------
@@ -121,8 +118,11 @@ def airflow_connection(conn_id: str) -> Any | None:
         return None
 
 
-def source_connection(airflow_conn: Any) -> Connection:
-    """An Airflow connection as the connectors' own `Connection` (same fields, same meaning)."""
+def source_connection(
+    airflow_conn: Any, plain_http_hosts: frozenset[str] = frozenset()
+) -> Connection:
+    """An Airflow connection as the connectors' own `Connection` (same fields, same meaning);
+    ``plain_http_hosts``: the demo's, from the settings (Settings.demo_plain_http_hosts)."""
     return Connection(
         conn_id=airflow_conn.conn_id,
         conn_type=airflow_conn.conn_type or "http",
@@ -132,6 +132,7 @@ def source_connection(airflow_conn: Any) -> Connection:
         password=airflow_conn.password or None,
         schema=airflow_conn.schema or None,
         extra=dict(airflow_conn.extra_dejson),
+        plain_http_hosts=plain_http_hosts,
     )
 
 
@@ -189,13 +190,6 @@ def describe_batch(row: Mapping[str, Any]) -> str:
 
 
 # -- reports -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Period:
-    name: str  # month | quarter | year
-    start: date
-    end: date  # inclusive, as the report queries take it
-
-
 def report_as_of(window_end: datetime) -> date:
     """The last local day fully synced by a window ending at `window_end`."""
     return _local(window_end).date() - timedelta(days=1)
@@ -219,13 +213,14 @@ def report_date(
     return report_as_of(run_end)
 
 
-def running_periods(as_of: date) -> list[Period]:
-    """The month, quarter and year running on `as_of`, each up to and including that day."""
+def running_periods(as_of: date) -> list[tuple[str, Period]]:
+    """The month, quarter and year running on `as_of` (named so), each up to and including
+    that day."""
     quarter_month = 3 * ((as_of.month - 1) // 3) + 1
     return [
-        Period("month", as_of.replace(day=1), as_of),
-        Period("quarter", date(as_of.year, quarter_month, 1), as_of),
-        Period("year", date(as_of.year, 1, 1), as_of),
+        ("month", Period(as_of.replace(day=1), as_of)),
+        ("quarter", Period(date(as_of.year, quarter_month, 1), as_of)),
+        ("year", Period(date(as_of.year, 1, 1), as_of)),
     ]
 
 
@@ -258,7 +253,7 @@ def refresh_reports(engine: Engine, as_of: date, store: Any) -> list[Any]:
     store.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="lienthong-reports-") as scratch:
-        for period in running_periods(as_of):
+        for _, period in running_periods(as_of):
             with engine.connect() as conn:
                 note = coverage(conn, period.start, period.end, streams).form_line()
             if note:

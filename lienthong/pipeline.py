@@ -33,9 +33,10 @@ from connectors.base import Window
 from connectors.connection import Connection, get_connection
 from connectors.errors import ContractError
 from lienthong import landing
-from lienthong.mapper import prepared_pages
+from lienthong.mapper import pool_from, prepared_pages, workers
 from lienthong.registry import Source, Stream, get, load_object
 from lienthong.settings import Settings, SettingsError
+from lienthong.settings import load as load_settings
 from mappings.common import MappingContext
 from warehouse import schema
 from warehouse.db import make_engine, upgrade
@@ -97,15 +98,15 @@ def sync(
     """
     source = get(source_key)
     key = settings.require_pseudonym_key()
-    connection = connection or get_connection(source.conn_id)
-    record_key = _record_key(source, connection)
-    root = root if root is not None else landing.landing_root()
+    connection = connection or _connection(source, settings)
+    record_key = _record_key(source, connection, settings)
+    root = root if root is not None else landing.landing_root(chosen=settings)
     until = until or datetime.now(UTC)
     # What can be refused is refused before anything is written: a window that cannot be, a
     # connection the connector will not use (plain http to a remote host …).
     if since is not None:
         Window(since, until)
-    client = _connector(source, connection)
+    client = _connector(source, connection, settings)
     engine = _upgraded(engine or make_engine(settings.warehouse_url))
     results = []
     with source_lock(engine, source.key), client as connector:
@@ -116,7 +117,8 @@ def sync(
             pages = _redacted(stream, ctx, fetched, (root, source.key, window))
             results.append(
                 _load_stream(
-                    engine, source, stream, pages, window, ctx, run_id, progress, map_workers
+                    engine, source, stream, pages, window, ctx, run_id, progress, map_workers,
+                    settings,
                 )
             )
     return results
@@ -137,10 +139,10 @@ def extract(
     """
     source = get(source_key)
     ctx = MappingContext(settings.require_pseudonym_key())
-    landing_key = landing.landing_key()  # before any call: a missing key fails at once
-    root = root if root is not None else landing.landing_root()
+    landing_key = settings.require_landing_key()  # before any call: a missing key fails at once
+    root = root if root is not None else landing.landing_root(chosen=settings)
     writer = landing.WindowWriter(root, source.key, window, landing_key)
-    with _connector(source, connection) as connector:
+    with _connector(source, connection, settings) as connector:
         for stream in source.streams:
             stream_window = window if stream.windowed else None
             fetched = connector.fetch(stream.name, stream_window)
@@ -177,10 +179,10 @@ def load(
     """
     source = get(source_key)
     key = settings.require_pseudonym_key()
-    landing_key = landing.landing_key()
-    root = root if root is not None else landing.landing_root()
+    landing_key = settings.require_landing_key()
+    root = root if root is not None else landing.landing_root(chosen=settings)
     landing.require_extract(root, source.key, window)  # fail early on an incomplete extract
-    record_key = _record_key(source, connection)
+    record_key = _record_key(source, connection, settings)
     engine = _upgraded(engine or make_engine(settings.warehouse_url))
     results = []
     with source_lock(engine, source.key):
@@ -191,7 +193,8 @@ def load(
             stream_window = window if stream.windowed else None
             results.append(
                 _load_stream(
-                    engine, source, stream, pages, stream_window, ctx, run_id, progress, map_workers
+                    engine, source, stream, pages, stream_window, ctx, run_id, progress,
+                    map_workers, settings,
                 )
             )
     return results
@@ -204,18 +207,25 @@ def _upgraded(engine: Engine) -> Engine:
     return engine
 
 
-def _connector(source: Source, connection: Connection | None):
-    return load_object(source.connector)(connection or get_connection(source.conn_id))
+def _connection(source: Source, settings: Settings) -> Connection:
+    """The source's connection from the environment; plain http only where the settings allow."""
+    return get_connection(source.conn_id, plain_http_hosts=settings.demo_plain_http_hosts)
 
 
-def _record_key(source: Source, connection: Connection | None) -> bytes | None:
+def _connector(source: Source, connection: Connection | None, settings: Settings):
+    return load_object(source.connector)(connection or _connection(source, settings))
+
+
+def _record_key(
+    source: Source, connection: Connection | None, settings: Settings
+) -> bytes | None:
     """The key the source signs its records with, from its connection (looked up only then)."""
     connector = load_object(source.connector)
     while isinstance(connector, functools.partial):  # a connector with preset arguments
         connector = connector.func
     if not getattr(connector, "signs_records", False):
         return None
-    return connector.record_key(connection or get_connection(source.conn_id))
+    return connector.record_key(connection or _connection(source, settings))
 
 
 def _window(
@@ -276,18 +286,28 @@ def _load_stream(
     run_id: str,
     progress: Progress | None,
     map_workers: int | None = None,
+    settings: Settings | None = None,
 ) -> StreamResult:
     started = time.monotonic()
+    settings = settings or load_settings()
     batch = Batch(
         engine,
         source=source.key,
         stream=stream.name,
         window=(window.start, window.end) if window else None,
         run_id=run_id,
+        stale_after=settings.batch_stale_after,
     )
     with batch:
         # Mapped page by page, on a worker process beside the loading once the stream is big.
-        mapped = prepared_pages(pages, stream.mapping, ctx, source.key, workers=map_workers)
+        mapped = prepared_pages(
+            pages,
+            stream.mapping,
+            ctx,
+            source.key,
+            workers=workers(settings) if map_workers is None else map_workers,
+            pool_from=pool_from(settings),
+        )
         for prepared in mapped:
             batch.load_prepared(prepared)
             if progress is not None:

@@ -9,12 +9,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
+from connectors.base import LOCAL_TZ
 from mappings.canonical import Rejection, StatusEvent
 from mappings.codes import CodeList, UnknownCode
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _SEPARATORS = re.compile(r"[\s.\-/]")
 HASHED = "hmac:"  # prefix of an ID number already replaced by its keyed hash
 

@@ -215,9 +215,7 @@ def test_the_stand_ins_are_only_in_the_demo_override(services, demo_services) ->
         assert worker[source.env_var] == stand_in_uri(f"http://stand-ins:{port}", key)
 
 
-def test_the_demo_values_work_only_with_the_demo_override(
-    services, demo_services, monkeypatch
-) -> None:
+def test_the_demo_values_work_only_with_the_demo_override(services, demo_services) -> None:
     """The demo worker's key and plain-http stand-ins are accepted; the same values in the
     production file, without the override's switches, are refused."""
     demo_worker = environment(demo_services["airflow-worker"])
@@ -225,9 +223,10 @@ def test_the_demo_values_work_only_with_the_demo_override(
     assert demo_worker["LIENTHONG_PSEUDONYM_KEY"] == settings.DEMO_PSEUDONYM_KEY
     assert settings.load(demo_worker).pseudonym_key == settings.DEMO_PSEUDONYM_KEY.encode()
     one_stop = SOURCES["one_stop"].conn_id
-    for name, value in demo_worker.items():
-        monkeypatch.setenv(name, value)
-    assert get_connection(one_stop).base_url == "http://stand-ins:8765/one_stop"
+    # The settings name the hosts; the task passes them to the connection it reads.
+    demo_hosts = settings.load(demo_worker).demo_plain_http_hosts
+    demo_conn = get_connection(one_stop, demo_worker, plain_http_hosts=demo_hosts)
+    assert demo_conn.base_url == "http://stand-ins:8765/one_stop"
 
     without = environment(
         interpolate(raw_services(COMPOSE_FILE), read_env_file(DEMO_ENV))["airflow-worker"]
@@ -235,10 +234,11 @@ def test_the_demo_values_work_only_with_the_demo_override(
     assert "LIENTHONG_DEMO" not in without
     with pytest.raises(settings.SettingsError, match="published demo key"):
         settings.load(without)
-    for name in ("LIENTHONG_DEMO", "LIENTHONG_DEMO_PLAIN_HTTP_HOSTS"):
-        monkeypatch.delenv(name)
+    # The key is refused above; here, the hosts: without the switch, none is named.
+    hosts = settings.load(without | {"LIENTHONG_PSEUDONYM_KEY": ""}).demo_plain_http_hosts
+    assert hosts == frozenset()
     with pytest.raises(ConnectionNotConfigured, match="plain http to 'stand-ins'"):
-        _ = get_connection(one_stop, without).base_url
+        _ = get_connection(one_stop, without, plain_http_hosts=hosts).base_url
 
 
 def test_one_demo_key_everywhere() -> None:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from connectors.base import LOCAL_TZ  # the one local zone, where every layer can import it
+
 OVERRIDES_FILE = Path(__file__).parent / "data" / "holiday_overrides.toml"
 # (start, end) of each working period of a day, in seconds after midnight.
 WORK_PERIODS = ((7 * 3600, 11 * 3600 + 1800), (13 * 3600 + 1800, 17 * 3600))

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
 
+from connectors.base import LOCAL_TZ
 from mappings.canonical import (
     Agency,
     Canonical,
@@ -24,8 +24,6 @@ from mappings.canonical import (
     Rating,
 )
 from warehouse import rules, schema
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)

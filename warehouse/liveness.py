@@ -21,7 +21,6 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, select, update
@@ -30,25 +29,10 @@ from warehouse import schema
 
 log = logging.getLogger(__name__)
 
+# Read and checked with the other settings (lienthong.settings); the caller passes its value.
 STALE_AFTER_VARIABLE = "LIENTHONG_BATCH_STALE_AFTER"
 DEFAULT_STALE_AFTER = 600.0  # seconds; ten minutes without a heartbeat
 MAX_INTERVAL = 30.0
-
-
-def stale_after(environ: Mapping[str, str] = os.environ) -> float:
-    """Seconds without a heartbeat after which a `running` batch counts as abandoned."""
-    text = environ.get(STALE_AFTER_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_STALE_AFTER
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise ValueError(
-            f"{STALE_AFTER_VARIABLE} must be a number of seconds above 0, not {text!r}"
-        )
-    return value
 
 
 def host_name() -> str:

@@ -33,7 +33,7 @@ from warehouse import rules, schema
 from warehouse.bulk import BulkWriter, one_of
 from warehouse.entities import ENTITIES, Entity, content_hash, entity_of
 from warehouse.linking import LinkRow, relink
-from warehouse.liveness import Heartbeat, host_name, mark_abandoned, stale_after
+from warehouse.liveness import DEFAULT_STALE_AFTER, Heartbeat, host_name, mark_abandoned
 from warehouse.locks import transaction_lock
 from warehouse.rules import storable_text
 from warehouse.statistics import StatisticsRefresher
@@ -79,7 +79,10 @@ class Batch:
         stream: str,
         window: tuple[datetime, datetime] | None = None,
         run_id: str = "cli",
+        stale_after: float = DEFAULT_STALE_AFTER,
     ) -> None:
+        """``stale_after``: seconds without a heartbeat after which a `running` batch of this
+        stream counts as abandoned (LIENTHONG_BATCH_STALE_AFTER, passed down by the caller)."""
         self.engine = engine
         self.source = source
         self.stream = stream
@@ -91,7 +94,7 @@ class Batch:
         self._watermark: datetime | None = None
         self.outcome = "running"
         self._statistics = StatisticsRefresher()
-        self._stale_after = stale_after()
+        self._stale_after = stale_after
         self._heartbeat: Heartbeat | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------

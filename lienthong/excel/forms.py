@@ -3,19 +3,17 @@ agency rows and the total row. The xlsx writer and the HTML report both draw fro
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from lienthong import settings
 from warehouse.reports.periods import Period
 
 RECEIVER = "Sở Nội vụ"  # the Department of Home Affairs receives the periodic reports
 
 
 def reporting_unit() -> str:
-    return os.environ.get(
-        "LIENTHONG_REPORTING_UNIT", "Trung tâm Phục vụ hành chính công tỉnh Lạng Sơn"
-    )
+    return settings.reporting_unit()  # LIENTHONG_REPORTING_UNIT
 
 
 @dataclass(frozen=True)

@@ -197,9 +197,9 @@ def test_the_report_date_is_the_last_day_fully_synced() -> None:
 )
 def test_running_periods_are_month_quarter_and_year_to_date(as_of, starts) -> None:
     periods = orchestration.running_periods(as_of)
-    assert [p.name for p in periods] == ["month", "quarter", "year"]
-    assert [p.start for p in periods] == starts
-    assert {p.end for p in periods} == {as_of}
+    assert [name for name, _ in periods] == ["month", "quarter", "year"]
+    assert [p.start for _, p in periods] == starts
+    assert {p.end for _, p in periods} == {as_of}
 
 
 def test_reports_are_written_to_any_store(sqlite_engine) -> None:

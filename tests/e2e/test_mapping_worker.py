@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from connectors import one_stop
 from lienthong import mapper
+from lienthong.settings import load as load_settings
 from mappings.common import LOCAL_TZ
 from simulators.faults import Faults
 from simulators.one_stop import build_dataset, make_app
@@ -149,21 +150,21 @@ def test_a_worker_that_cannot_start_under_its_entry_point_is_not_a_failure(
     assert warehouse_digest(make_engine(warehouse)) == warehouse_digest(inline_engine)
 
 
-def test_workers_setting(monkeypatch):
-    monkeypatch.setenv("LIENTHONG_MAP_WORKERS", "0")
-    assert mapper.workers() == 0
-    monkeypatch.setenv("LIENTHONG_MAP_WORKERS", "4")
-    assert mapper.workers() == 1  # pages load in order: one worker is all that helps
-    monkeypatch.setenv("LIENTHONG_MAP_WORKERS", "two")
+def test_workers_setting():
+    def workers(value: str) -> int:
+        return mapper.workers(load_settings({"LIENTHONG_MAP_WORKERS": value}))
+
+    def pool_from(environ: dict[str, str]) -> int:
+        return mapper.pool_from(load_settings(environ))
+
+    assert workers("0") == 0
+    assert workers("4") == 1  # pages load in order: one worker is all that helps
     with pytest.raises(ValueError, match="LIENTHONG_MAP_WORKERS"):
-        mapper.workers()
-    monkeypatch.delenv("LIENTHONG_MAP_WORKER_FROM", raising=False)
-    assert mapper.pool_from() == mapper.POOL_FROM
-    monkeypatch.setenv("LIENTHONG_MAP_WORKER_FROM", "100")
-    assert mapper.pool_from() == 100
-    monkeypatch.setenv("LIENTHONG_MAP_WORKER_FROM", "many")
+        workers("two")
+    assert pool_from({}) == mapper.POOL_FROM
+    assert pool_from({"LIENTHONG_MAP_WORKER_FROM": "100"}) == 100
     with pytest.raises(ValueError, match="LIENTHONG_MAP_WORKER_FROM"):
-        mapper.pool_from()
+        pool_from({"LIENTHONG_MAP_WORKER_FROM": "many"})
 
 
 _calls = 0

@@ -18,6 +18,7 @@ from connectors.connection import Connection, ConnectionNotConfigured, get_conne
 from connectors.rest import RestClient
 from connectors.soap import SoapClient
 from lienthong.cli import main
+from lienthong.settings import load
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ["lienthong", "connectors", "mappings", "warehouse", "dags"]
@@ -123,21 +124,28 @@ def test_remote_hosts_get_https_unasked_and_loopback_may_speak_http():
             _ = Connection("c", host=near_miss, extra={"protocol": "http"}).base_url
 
 
-def test_only_the_demo_may_name_hosts_for_plain_http(monkeypatch):
+def test_only_the_demo_may_name_hosts_for_plain_http():
     """The demo compose override reaches its stand-ins by container name: it alone sets both
-    LIENTHONG_DEMO=1 and the hosts; one without the other allows nothing."""
-    stand_ins = Connection("lienthong_one_stop", host="stand-ins", extra={"protocol": "http"})
-    monkeypatch.setenv("LIENTHONG_DEMO_PLAIN_HTTP_HOSTS", "stand-ins")
+    LIENTHONG_DEMO=1 and the hosts; one without the other allows nothing. The settings read
+    them; the connection gets them from its caller, as it is read from the environment."""
+
+    def connection(environ: dict[str, str], host: str = "stand-ins") -> Connection:
+        uri = f"http://u:pw@{host}/?protocol=http"
+        return get_connection(
+            "lienthong_one_stop",
+            {"AIRFLOW_CONN_LIENTHONG_ONE_STOP": uri},
+            plain_http_hosts=load(environ).demo_plain_http_hosts,
+        )
+
+    named = {"LIENTHONG_DEMO_PLAIN_HTTP_HOSTS": "stand-ins"}
     with pytest.raises(ConnectionNotConfigured, match="plain http"):
-        _ = stand_ins.base_url
-    monkeypatch.setenv("LIENTHONG_DEMO", "1")
-    assert stand_ins.base_url == "http://stand-ins"
-    other = Connection("lienthong_one_stop", host="motcua.example", extra={"protocol": "http"})
+        _ = connection(named).base_url
+    demo = named | {"LIENTHONG_DEMO": "1"}
+    assert connection(demo).base_url == "http://stand-ins"
     with pytest.raises(ConnectionNotConfigured, match="plain http"):
-        _ = other.base_url
-    monkeypatch.delenv("LIENTHONG_DEMO_PLAIN_HTTP_HOSTS")
+        _ = connection(demo, "motcua.example").base_url
     with pytest.raises(ConnectionNotConfigured, match="plain http"):
-        _ = stand_ins.base_url
+        _ = connection({"LIENTHONG_DEMO": "1"}).base_url
 
 
 def test_a_sync_over_plain_http_to_a_remote_host_fails_before_any_connection(

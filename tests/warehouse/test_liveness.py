@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from lienthong.settings import load as load_settings
 from tests.warehouse.test_loader import dossier, load
 from warehouse import liveness, schema
 from warehouse.loader import Batch
@@ -41,8 +42,8 @@ def outcome(engine, batch_id: int) -> tuple[str, str | None]:
         )
 
 
-def test_a_batch_of_another_host_that_stopped_beating_is_marked_abandoned(engine, monkeypatch):
-    monkeypatch.setenv("LIENTHONG_BATCH_STALE_AFTER", "300")
+def test_a_batch_of_another_host_that_stopped_beating_is_marked_abandoned(engine):
+    stale_after = load_settings({"LIENTHONG_BATCH_STALE_AFTER": "300"}).batch_stale_after
     now = datetime.now(UTC)
     hour_ago = now - timedelta(hours=1)
     # pid 1 is alive on every host: only the heartbeat can tell.
@@ -53,7 +54,7 @@ def test_a_batch_of_another_host_that_stopped_beating_is_marked_abandoned(engine
     with engine.begin() as conn:
         conn.execute(LB.update().where(LB.c.id == other_stream).values(stream="ratings"))
 
-    batch = load(engine, [dossier(1)])
+    batch = load(engine, [dossier(1)], stale_after=stale_after)
 
     assert batch.outcome == "succeeded"
     for dead in (silent, never_beat):
@@ -65,11 +66,11 @@ def test_a_batch_of_another_host_that_stopped_beating_is_marked_abandoned(engine
 
 
 def test_the_stale_after_setting_is_checked():
-    assert liveness.stale_after({}) == 600
-    assert liveness.stale_after({"LIENTHONG_BATCH_STALE_AFTER": "90"}) == 90
+    assert load_settings({}).batch_stale_after == 600
+    assert load_settings({"LIENTHONG_BATCH_STALE_AFTER": "90"}).batch_stale_after == 90
     for bad in ("soon", "0", "-5", "inf"):
         with pytest.raises(ValueError, match="LIENTHONG_BATCH_STALE_AFTER must be a number"):
-            liveness.stale_after({"LIENTHONG_BATCH_STALE_AFTER": bad})
+            load_settings({"LIENTHONG_BATCH_STALE_AFTER": bad})
 
 
 @pytest.mark.pg
@@ -77,8 +78,9 @@ def test_a_loading_batch_beats_and_another_host_leaves_it_alone(pg_engine, monke
     from warehouse.db import upgrade
 
     upgrade(pg_engine)
-    monkeypatch.setenv("LIENTHONG_BATCH_STALE_AFTER", "1")  # a beat every 0.2 s
-    with Batch(pg_engine, source="one_stop", stream="dossiers") as batch:
+    stale_after = load_settings({"LIENTHONG_BATCH_STALE_AFTER": "1"}).batch_stale_after
+    # a beat every 0.2 s
+    with Batch(pg_engine, source="one_stop", stream="dossiers", stale_after=stale_after) as batch:
         batch.load_page([dossier(1)])
         with pg_engine.connect() as conn:
             first = conn.execute(select(LB.c.heartbeat_at).where(LB.c.id == batch.batch_id))

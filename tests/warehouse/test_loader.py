@@ -45,8 +45,12 @@ def dossier(n: int, status: int = 4, updated: datetime = T0, **over) -> Dossier:
     return Dossier(**base)
 
 
-def load(engine, records, rejections=(), *, window=None, stream="dossiers", pages=1):
-    with Batch(engine, source="one_stop", stream=stream, window=window) as batch:
+def load(
+    engine, records, rejections=(), *, window=None, stream="dossiers", pages=1, stale_after=600.0
+):
+    with Batch(
+        engine, source="one_stop", stream=stream, window=window, stale_after=stale_after
+    ) as batch:
         size = max(1, len(records) // pages)
         for i in range(0, max(len(records), 1), size):
             batch.load_page(records[i : i + size], rejections if i == 0 else ())
