@@ -16,6 +16,7 @@ from connectors.retry import (
     AUTH_STATUSES,
     RETRY_STATUSES,
     RetryPolicy,
+    declared_length,
     network_errors,
     parse_retry_after,
     with_retries,
@@ -137,9 +138,11 @@ class RestClient:
         """Read the body, refusing one larger than max_reply_bytes before it is all in memory."""
         limit = self.max_reply_bytes
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared_length(declared) > limit:
             response.close()
-            raise ContractError(f"reply from {where} is {int(declared):,} bytes, over {limit:,}")
+            raise ContractError(
+                f"reply from {where} is {declared_length(declared):,} bytes, over {limit:,}"
+            )
         body = bytearray()
         for chunk in response.iter_content(chunk_size=256 * 1024):
             body += chunk

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
@@ -28,6 +29,13 @@ from connectors.errors import SourceError, TransientError
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_LENGTH = re.compile(r"[0-9]{1,15}")
+
+
+def declared_length(header: str) -> int:
+    """A reply's Content-Length as a number, 0 when absent or not plain ASCII digits: ``isdigit``
+    alone lets "²" or thousands of digits through to an ``int`` that raises."""
+    return int(header) if _LENGTH.fullmatch(header.strip()) else 0
 AUTH_STATUSES = frozenset({401, 403})
 
 # requests' network failures that a later attempt may not hit. SSLError is a ConnectionError

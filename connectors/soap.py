@@ -34,6 +34,7 @@ from connectors.retry import (
     AUTH_STATUSES,
     RETRY_STATUSES,
     RetryPolicy,
+    declared_length,
     network_errors,
     parse_retry_after,
     with_retries,
@@ -342,7 +343,7 @@ class _BoundedTransport(Transport):
         )
         with response:
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.max_reply_bytes:
+            if declared_length(declared) > self.max_reply_bytes:
                 raise ContractError(f"reply from {address} is {declared} bytes; refused")
             chunks, size = [], 0
             for chunk in response.iter_content(_CHUNK):

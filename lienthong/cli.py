@@ -23,6 +23,8 @@ from lienthong.standins import StandInsMissing
 from warehouse.db import WarehouseNotReady
 
 log = logging.getLogger("lienthong")
+# The landing store failed verification (docs: README.md, "Exit codes").
+EXIT_LANDING_REFUSED = 4
 
 
 def instant_argument(text: str) -> datetime:
@@ -93,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Someone with write access to the landing store changed a window: nothing of the
         # refused stream was loaded, its audit row says why. Not a configuration error.
         print(f"lienthong: error: {exc}", file=sys.stderr)
-        return 4
+        return EXIT_LANDING_REFUSED
     except (SettingsError, ConnectionNotConfigured, SourceError, LandingError, ValueError) as exc:
         print(f"lienthong: error: {exc}", file=sys.stderr)
         return 2

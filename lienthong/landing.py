@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "_manifest.json"
 MANIFEST_FORMAT = 2  # 2: authenticated (format 1 had no MAC and is refused)
 KEY_VARIABLE = settings.LANDING_KEY_VARIABLE
-MIN_KEY_LENGTH = settings.MIN_LANDING_KEY_LENGTH
 # Domain separation: a MAC of a manifest can never be taken for any other HMAC under the key.
 _MAC_LABEL = b"lienthong landing manifest v2\n"
 DIAGNOSIS = "_diagnosis"
@@ -84,10 +83,10 @@ def manifest_mac(key: bytes, document: Mapping[str, Any]) -> str:
 
 def landing_root(url: str | None = None, chosen: Settings | None = None) -> UPath:
     """The store's root from a URL or path (default: LIENTHONG_LANDING_URL from ``chosen``, the
-    settings, else var/landing)."""
+    settings, else the folder `landing` in LIENTHONG_VAR_DIR — the same store the DAGs use)."""
     if url:
         return UPath(url)
-    return UPath((chosen or settings.load()).landing_url or "var/landing")
+    return UPath((chosen or settings.load()).landing_store_url())
 
 
 def _stamp(instant: datetime) -> str:

@@ -173,7 +173,10 @@ def map_statement(raw: Mapping[str, Any], ctx: MappingContext) -> FeeStatement:
 
 def _statement_rows(content: str) -> list[Mapping[str, Any]]:
     # Surplus cells go under a named key: a None key would break JSON with sorted keys.
-    return list(csv.DictReader(io.StringIO(content), restkey="_extra_cells"))
+    try:
+        return list(csv.DictReader(io.StringIO(content), restkey="_extra_cells"))
+    except csv.Error as exc:  # not a ValueError: say it as the record's reason
+        raise MappingError(f"unreadable statement text: {exc}") from None
 
 
 def _statement_line(raw: Mapping[str, Any]) -> StatementLine:

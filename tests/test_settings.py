@@ -231,3 +231,23 @@ def test_the_cli_reads_instants_with_the_one_parser(capsys) -> None:
     with pytest.raises(SystemExit):
         _parser().parse_args(["sync", "one_stop", "--since", "yesterday"])
     assert "argument --since: not an ISO date or date-time: 'yesterday'" in capsys.readouterr().err
+
+
+def test_the_cli_lands_where_the_dags_do(tmp_path) -> None:
+    from lienthong import landing
+
+    chosen = load({"LIENTHONG_VAR_DIR": str(tmp_path / "var")})
+    assert landing.landing_root(chosen=chosen).path == str((tmp_path / "var" / "landing").resolve())
+    assert str(landing.landing_root(chosen=chosen)) == str(
+        landing.UPath(chosen.landing_store_url())
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "length"),
+    [("1200", 1200), ("", 0), (" 7 ", 7), ("\u00b2", 0), ("9" * 5000, 0), ("-1", 0)],
+)
+def test_a_declared_length_never_raises(header, length) -> None:
+    from connectors.retry import declared_length
+
+    assert declared_length(header) == length

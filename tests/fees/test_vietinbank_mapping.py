@@ -236,6 +236,8 @@ def test_a_statement_maps_with_its_lines():
         (statement(NgaySaoKe="20190230"), "unparseable date NgaySaoKe"),
         (statement(BamTep=None), "does not match its digest"),
         (statement(LINE.replace("20190103091500", "20190104000000")), "is not dated 20190103"),
+        # A cell past the csv module's field limit raises csv.Error, which is no ValueError.
+        (statement(LINE + '"' + "x" * 200_000 + '"\n'), "unreadable statement text"),
     ],
     ids=[
         "zero_signature",
@@ -246,6 +248,7 @@ def test_a_statement_maps_with_its_lines():
         "bad_date",
         "no_digest",
         "line_of_another_day",
+        "cell_past_the_csv_limit",
     ],
 )
 def test_a_bad_statement_is_rejected(raw, reason):

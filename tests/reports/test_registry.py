@@ -167,3 +167,11 @@ def test_the_untangled_imports_run_one_way(importer, imported):
     back = ROOT / (imported.replace(".", "/") + ".py")
     assert imported in _imports(ROOT / importer)
     assert module not in _imports(back)
+
+
+@pytest.mark.parametrize("bad", [{"top": 0}, {"top": -1}, {"min_late": -1}, {"few": -2}])
+def test_hot_spot_options_refuse_what_would_cut_the_lists_silently(bad) -> None:
+    from warehouse.reports.options import HotSpots
+
+    with pytest.raises(ValueError, match="top must be"):
+        HotSpots(**bad)

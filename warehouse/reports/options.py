@@ -42,3 +42,7 @@ class HotSpots:
     top: int = 10
     min_late: int = 1
     few: int = 10
+
+    def __post_init__(self) -> None:
+        if self.top < 1 or self.min_late < 0 or self.few < 0:
+            raise ValueError("top must be ≥ 1, min_late and few ≥ 0")
