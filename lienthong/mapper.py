@@ -81,20 +81,17 @@ def prepared_pages(
     ctx: MappingContext,
     source: str,
     *,
-    workers: int | None = None,
-    pool_from: int | None = None,
+    workers: int,
+    threshold: int,
 ) -> Iterator[PreparedPage]:
-    """The pages mapped and prepared, in their order; on a worker once the stream is big.
-
-    ``workers`` and ``pool_from`` override the settings; workers=0 maps every page in this
-    process."""
+    """The pages mapped and prepared, in their order; on a worker once the stream has shown
+    more than ``threshold`` records (see ``workers()`` and ``pool_from()``); workers=0 maps
+    every page in this process."""
     from lienthong.registry import load_object
 
     mapping = load_object(mapping_path)
-    count = globals()["workers"]() if workers is None else workers
     # A daemonic process (a multiprocessing-based task runner) may not have children.
-    inline = not count or multiprocessing.current_process().daemon
-    threshold = globals()["pool_from"]() if pool_from is None else pool_from
+    inline = not workers or multiprocessing.current_process().daemon
     pool: ProcessPoolExecutor | None = None
     pending: deque[tuple[list[Any], Future[PreparedPage]]] = deque()
     seen = 0

@@ -306,7 +306,7 @@ def _load_stream(
             ctx,
             source.key,
             workers=workers(settings) if map_workers is None else map_workers,
-            pool_from=pool_from(settings),
+            threshold=pool_from(settings),
         )
         for prepared in mapped:
             batch.load_prepared(prepared)
